@@ -1,0 +1,23 @@
+# Enclave — the two commands: `make run` (embedded demo) and `make test` (everything).
+.PHONY: run test lint fmt bench install
+
+run:
+	scripts/run.sh
+
+test:
+	scripts/test.sh
+
+install:
+	scripts/bootstrap.sh requirements-dev.txt
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy .
+
+fmt: install
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+bench: install
+	.venv/bin/python -m benchmarks

@@ -1,0 +1,3 @@
+"""REST API routes of the approvals app."""
+
+urlpatterns: list = []  # type: ignore[type-arg]

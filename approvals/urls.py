@@ -1,0 +1,4 @@
+"""Pages of the approvals app."""
+
+app_name = "approvals"
+urlpatterns: list = []  # type: ignore[type-arg]

@@ -1,0 +1,90 @@
+"""The one registry of audit actions: dotted, past-tense facts.
+
+``audit.services.record`` refuses an action that is not listed here, so the
+vocabulary an auditor searches on cannot drift. Add new actions here, grouped by
+the object they are about.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Action(enum.StrEnum):
+    # Authentication and identity
+    AUTH_LOGIN = "auth.login"
+    AUTH_LOGOUT = "auth.logout"
+    AUTH_LOGIN_FAILED = "auth.login_failed"
+    AUTH_LOCKED_OUT = "auth.locked_out"
+    AUTH_SESSION_EXPIRED = "auth.session_expired"
+    AUTH_SSO_FAILED = "auth.sso_failed"
+    AUTH_NO_ACCESS = "auth.no_access"
+    AUTH_MFA_ENABLED = "auth.mfa_enabled"
+    AUTH_MFA_DISABLED = "auth.mfa_disabled"
+    AUTH_MFA_VERIFIED = "auth.mfa_verified"
+    AUTH_MFA_FAILED = "auth.mfa_failed"
+    AUTH_MFA_REQUIRED = "auth.mfa_required"
+    USER_CREATED = "user.created"
+    USER_ROLES_CHANGED = "user.roles_changed"
+    API_TOKEN_CREATED = "api_token.created"
+    API_TOKEN_REVOKED = "api_token.revoked"
+    # Generic authorisation outcome (any view, endpoint or task)
+    ACCESS_DENIED = "access.denied"
+    # Catalog
+    TEMPLATE_CREATED = "template.created"
+    TEMPLATE_UPDATED = "template.updated"
+    TEMPLATE_VERSION_CREATED = "template_version.created"
+    TEMPLATE_VERSION_UPDATED = "template_version.updated"
+    TEMPLATE_VERSION_PUBLISHED = "template_version.published"
+    TEMPLATE_VERSION_PUBLISH_REFUSED = "template_version.publish_refused"
+    TEMPLATE_VERSION_RETIRED = "template_version.retired"
+    BASELINE_CHANGED = "baseline.changed"
+    QUOTA_CHANGED = "quota.changed"
+    PRICE_CHANGED = "price.changed"
+    # Workspaces
+    WORKSPACE_REQUESTED = "workspace.requested"
+    WORKSPACE_REQUEST_REFUSED = "workspace.request_refused"
+    WORKSPACE_APPROVED = "workspace.approved"
+    WORKSPACE_REJECTED = "workspace.rejected"
+    WORKSPACE_PROVISIONING = "workspace.provisioning"
+    WORKSPACE_RUNNING = "workspace.running"
+    WORKSPACE_STOP_REQUESTED = "workspace.stop_requested"
+    WORKSPACE_STOPPED = "workspace.stopped"
+    WORKSPACE_START_REQUESTED = "workspace.start_requested"
+    WORKSPACE_DELETE_REQUESTED = "workspace.delete_requested"
+    WORKSPACE_DELETED = "workspace.deleted"
+    WORKSPACE_FAILED = "workspace.failed"
+    WORKSPACE_RETRIED = "workspace.retried"
+    WORKSPACE_OPENED = "workspace.opened"
+    WORKSPACE_DRIFT_DETECTED = "workspace.drift_detected"
+    WORKSPACE_STATE_RECONCILED = "workspace.state_reconciled"
+    # Datasets, access requests and grants
+    DATASET_CREATED = "dataset.created"
+    DATASET_UPDATED = "dataset.updated"
+    APPROVAL_POLICY_CREATED = "approval_policy.created"
+    APPROVAL_POLICY_UPDATED = "approval_policy.updated"
+    ACCESS_REQUEST_CREATED = "access_request.requested"
+    ACCESS_REQUEST_APPROVAL_RECORDED = "access_request.approval_recorded"
+    ACCESS_REQUEST_APPROVED = "access_request.approved"
+    ACCESS_REQUEST_DENIED = "access_request.denied"
+    ACCESS_REQUEST_WITHDRAWN = "access_request.withdrawn"
+    ACCESS_REQUEST_TIMED_OUT = "access_request.timed_out"
+    ACCESS_REQUEST_REMINDED = "access_request.reminded"
+    ACCESS_REQUEST_ESCALATED = "access_request.escalated"
+    GRANT_APPLIED = "grant.applied"
+    GRANT_APPLY_FAILED = "grant.apply_failed"
+    GRANT_EXPIRY_WARNED = "grant.expiry_warned"
+    GRANT_EXPIRED = "grant.expired"
+    GRANT_REVOKED = "grant.revoked"
+    # The audit trail itself
+    AUDIT_VERIFIED = "audit.verified"
+    AUDIT_VERIFY_FAILED = "audit.verify_failed"
+    AUDIT_EXPORTED = "audit.exported"
+    # Operations
+    DEMO_SEEDED = "system.demo_seeded"
+
+
+class Outcome(enum.StrEnum):
+    SUCCESS = "success"
+    DENIED = "denied"
+    ERROR = "error"

@@ -1,0 +1,3 @@
+"""REST API routes of the audit app."""
+
+urlpatterns: list = []  # type: ignore[type-arg]

@@ -1,0 +1,3 @@
+"""The user's own profile pages (API tokens)."""
+
+urlpatterns: list = []  # type: ignore[type-arg]

@@ -1,0 +1,50 @@
+"""Template context every page needs: the user's roles for navigation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from portal.roles import Role, roles_of
+
+# (label, url name, roles that see it) — entries whose page does not exist are skipped.
+NAV: list[tuple[str, str, tuple[Role, ...]]] = [
+    ("Catalog", "workspaces:catalog", (Role.DATA_SCIENTIST, Role.CATALOG_ADMIN, Role.AUDITOR)),
+    ("My workspaces", "workspaces:my_workspaces", (Role.DATA_SCIENTIST,)),
+    ("Data access", "approvals:my_requests", (Role.DATA_SCIENTIST,)),
+    ("Approvals inbox", "approvals:inbox", (Role.APPROVER,)),
+    ("Manage catalog", "workspaces:admin_templates", (Role.CATALOG_ADMIN,)),
+    ("Datasets", "approvals:datasets", (Role.CATALOG_ADMIN, Role.AUDITOR)),
+    ("Fleet", "workspaces:fleet", (Role.CATALOG_ADMIN, Role.AUDITOR)),
+    ("Audit trail", "audit:events", (Role.AUDITOR, Role.CATALOG_ADMIN)),
+    ("Profile", "profile", tuple(Role)),
+]
+
+
+def _nav_items(roles: frozenset[Role]) -> list[dict[str, str]]:
+    items = []
+    for label, name, allowed in NAV:
+        if not roles.intersection(allowed):
+            continue
+        try:
+            items.append({"label": label, "url": reverse(name)})
+        except NoReverseMatch:
+            continue
+    return items
+
+
+def enclave(request: HttpRequest) -> dict[str, Any]:
+    roles = roles_of(getattr(request, "user", None))
+    return {
+        "user_roles": roles,
+        "is_scientist": Role.DATA_SCIENTIST in roles,
+        "is_approver": Role.APPROVER in roles,
+        "is_catalog_admin": Role.CATALOG_ADMIN in roles,
+        "is_auditor": Role.AUDITOR in roles,
+        "local_login_enabled": settings.ENCLAVE_LOCAL_LOGIN,
+        "enclave_env": settings.ENCLAVE_ENV,
+        "nav_items": _nav_items(roles),
+    }

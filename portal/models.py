@@ -1,0 +1,53 @@
+"""Identity data the portal keeps: the user (roles are groups, see ``portal.roles``)
+and personal API tokens (stored hashed, shown once)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    """A person signed in through SSO (or the demo's local login).
+
+    ``entra_object_id`` comes from the IdP's ``oid`` claim and is what an Azure ML
+    personal compute instance is assigned to.
+    """
+
+    display_name = models.CharField(max_length=200, blank=True)
+    cost_centre = models.CharField(max_length=64, blank=True)
+    entra_object_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        db_table = "portal_user"
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+
+class PersonalToken(models.Model):
+    """A personal API token. Only a SHA-256 digest is stored; the secret is shown once.
+
+    A token acts with exactly its owner's current roles and object rights; it has an
+    expiry and can be revoked. ``prefix`` is a public, unique handle for lookup.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")), name="token_expires_after_creation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

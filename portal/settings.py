@@ -1,0 +1,364 @@
+"""Enclave's one settings module, configured entirely by environment variables.
+
+Defaults give the embedded mode (SQLite, a filesystem Celery broker, console
+mail, local cloud stand-ins); ``ENCLAVE_ENV=production`` fails closed on unsafe
+values (see ``portal.checks`` and the guard at the bottom of this file).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RUN_DIR = Path(environ.Env().str("ENCLAVE_RUN_DIR", default=str(BASE_DIR / ".run")))
+
+env = environ.Env()
+
+ENCLAVE_ENV = env.str("ENCLAVE_ENV", default="development")
+if ENCLAVE_ENV not in {"development", "production", "test"}:
+    raise RuntimeError(f"ENCLAVE_ENV must be development, production or test, not {ENCLAVE_ENV!r}")
+PRODUCTION = ENCLAVE_ENV == "production"
+
+DEV_SECRET_KEY = "enclave-insecure-development-key-do-not-use-in-production"  # noqa: S105 - refused in production
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+ENCLAVE_BASE_URL = env.str("ENCLAVE_BASE_URL", default="http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "rest_framework",
+    "drf_spectacular",
+    "django_celery_beat",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
+    "axes",
+    "portal",
+    "audit",
+    "workspaces",
+    "approvals",
+]
+
+MIDDLEWARE = [
+    "portal.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.SessionTimeoutMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+AUTH_USER_MODEL = "portal.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.enclave",
+            ],
+        },
+    }
+]
+
+# --- Database -----------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{RUN_DIR / 'enclave.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of
+    # failing with "database is locked" on lock upgrade; the audit chain relies on it.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["TEST"] = {"NAME": env.str("ENCLAVE_TEST_DB_NAME", default="test_enclave")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (axes, rate limits) ----------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# --- Authentication ---------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "account_login"
+
+# Local (password) login: only the embedded demo and a break-glass admin with MFA.
+ENCLAVE_LOCAL_LOGIN = env.bool("ENCLAVE_LOCAL_LOGIN", default=not PRODUCTION)
+ENCLAVE_MFA_REQUIRED_ROLES = env.list("ENCLAVE_MFA_REQUIRED_ROLES", default=["approver", "catalog_admin"])
+ENCLAVE_MFA_TRUST_IDP_AMR = env.list("ENCLAVE_MFA_TRUST_IDP_AMR", default=["mfa", "otp", "hwk", "swk"])
+# Roles from IdP groups, re-applied at every login: "idp-group=role,idp-group=role".
+ENCLAVE_ROLE_GROUP_CLAIM = env.str("ENCLAVE_ROLE_GROUP_CLAIM", default="groups")
+ENCLAVE_ROLE_MAPPING = env.dict(
+    "ENCLAVE_ROLE_MAPPING",
+    default={
+        "enclave-data-scientists": "data_scientist",
+        "enclave-approvers": "approver",
+        "enclave-catalog-admins": "catalog_admin",
+        "enclave-auditors": "auditor",
+    },
+)
+
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
+ACCOUNT_ADAPTER = "portal.identity.AccountAdapter"
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+SOCIALACCOUNT_ADAPTER = "portal.identity.SocialAccountAdapter"
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+
+
+def _oidc_providers() -> list[dict[str, object]]:
+    """ENCLAVE_OIDC_PROVIDERS=keycloak,entra and ENCLAVE_OIDC_<ID>_{NAME,ISSUER,CLIENT_ID,CLIENT_SECRET}."""
+    apps: list[dict[str, object]] = []
+    for provider_id in env.list("ENCLAVE_OIDC_PROVIDERS", default=[]):
+        prefix = f"ENCLAVE_OIDC_{provider_id.upper().replace('-', '_')}_"
+        apps.append(
+            {
+                "provider_id": provider_id,
+                "name": env.str(prefix + "NAME", default=provider_id.title()),
+                "client_id": env.str(prefix + "CLIENT_ID"),
+                "secret": env.str(prefix + "CLIENT_SECRET", default=""),
+                "settings": {
+                    "server_url": env.str(prefix + "ISSUER"),
+                    "oauth_pkce_enabled": True,
+                    "token_auth_method": env.str(prefix + "TOKEN_AUTH_METHOD", default="client_secret_basic"),
+                    "scope": ["openid", "profile", "email"],
+                },
+            }
+        )
+    return apps
+
+
+SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": _oidc_providers()}}
+
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Enclave"
+
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
+
+# --- Sessions and HTTP hardening ---------------------------------------------------
+SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=15) * 60
+SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_HOURS", default=10) * 3600
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SECURE_COOKIES = env.bool("SECURE_COOKIES", default=PRODUCTION)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SESSION_COOKIE_NAME = "__Host-enclave_session" if SECURE_COOKIES else "enclave_session"
+CSRF_COOKIE_NAME = "__Host-enclave_csrf" if SECURE_COOKIES else "enclave_csrf"
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)  # trust X-Forwarded-For/-Proto from the proxy in front
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS: list[str] = []
+
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF, *env.list("CSP_FORM_ACTION_EXTRA", default=[])],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+    }
+}
+
+# --- Static files, i18n -------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = not PRODUCTION
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Email ---------------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Enclave <enclave@localhost>")
+
+# --- Celery ----------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
+    {"visibility_timeout": 3600}
+    if REDIS_URL
+    else {
+        "data_folder_in": str(RUN_DIR / "broker"),
+        "data_folder_out": str(RUN_DIR / "broker"),
+        "processed_folder": str(RUN_DIR / "broker-processed"),
+        "store_processed": False,
+    }
+)
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="enclave")
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+
+# --- Clouds (credentials never here: they come from the host's identity/environment) ---
+AWS_REGION = env.str("AWS_REGION", default="eu-west-1")
+ENCLAVE_AWS_ENDPOINT_URL = env.str("ENCLAVE_AWS_ENDPOINT_URL", default="")
+ENCLAVE_AZURE_ARM_ENDPOINT = env.str("ENCLAVE_AZURE_ARM_ENDPOINT", default="")
+ENCLAVE_AZURE_CA_BUNDLE = env.str("ENCLAVE_AZURE_CA_BUNDLE", default="")
+ENCLAVE_AZURE_STATIC_TOKEN = env.str("ENCLAVE_AZURE_STATIC_TOKEN", default="")
+ENCLAVE_AZURE_STUDIO_URL = env.str("ENCLAVE_AZURE_STUDIO_URL", default="https://ml.azure.com")
+AZURE_TENANT_ID = env.str("AZURE_TENANT_ID", default="")
+ENCLAVE_NOTEBOOK_SESSION_SECONDS = env.int("ENCLAVE_NOTEBOOK_SESSION_SECONDS", default=1800)
+
+# --- API --------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.api_auth.PersonalTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "portal.api_errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Enclave API",
+    "DESCRIPTION": "Self-service secure ML workspaces and time-bound production-data access.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- Logging: JSON lines through structlog, carrying the request/correlation id ----------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "structured": {"()": "portal.logging.make_formatter", "fmt": LOG_FORMAT},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "botocore": {"level": "WARNING"},
+        "azure": {"level": "WARNING"},
+    },
+}
+
+# --- Fail closed in production -------------------------------------------------------------
+if PRODUCTION:
+    _problems = []
+    if DEBUG:
+        _problems.append("DEBUG must be off")
+    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+        _problems.append("SECRET_KEY must be set to a long random value")
+    if not ALLOWED_HOSTS:
+        _problems.append("ALLOWED_HOSTS must be set")
+    if ENCLAVE_LOCAL_LOGIN and "break-glass" not in env.list("ENCLAVE_LOCAL_LOGIN_POLICY", default=[]):
+        _problems.append(
+            "ENCLAVE_LOCAL_LOGIN is on: in production local login is only for break-glass admins with MFA "
+            "(set ENCLAVE_LOCAL_LOGIN_POLICY=break-glass to accept that, and MFA is then enforced)"
+        )
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        _problems.append("DATABASE_URL must point at PostgreSQL")
+    if not REDIS_URL:
+        _problems.append("REDIS_URL must be set")
+    if _problems:
+        raise RuntimeError("Refusing to start in production: " + "; ".join(_problems))
+
+# --- Test profile (ENCLAVE_ENV=test, set by tests/settings.py) ----------------------------
+if ENCLAVE_ENV == "test":
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; never outside tests
+    CELERY_BROKER_URL = REDIS_URL or "memory://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    WHITENOISE_AUTOREFRESH = True

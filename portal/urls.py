@@ -1,0 +1,23 @@
+"""URL map. Every pattern here is covered by the authorization matrix test
+(tests/security/test_authorization_matrix.py): a new URL without an entry fails it."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from portal import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("portal.account_urls")),
+    path("catalog/", include("workspaces.urls")),
+    path("access/", include("approvals.urls")),
+    path("audit/", include("audit.urls")),
+    path("api/v1/", include("portal.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The second README command: install what the tests need, then lint, type-check and run every test.
+# Integration tests use PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) when reachable; when not,
+# this says so loudly and runs the rest. ENCLAVE_REQUIRE_SERVICES=1 turns a missing service into a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh requirements-dev.txt
+
+if [ ! -x "${ENCLAVE_CHROMIUM:-/usr/bin/chromium}" ] && ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing Debian's chromium for the browser tests"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core) >/dev/null
+  else
+    echo "!!! chromium is missing and cannot be installed here: browser tests will be skipped" >&2
+  fi
+fi
+
+pg_up() { .venv/bin/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null; }
+redis_up() { .venv/bin/python -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1)" 2>/dev/null; }
+if [ -z "${DATABASE_URL:-}" ]; then
+  if pg_up; then export DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres"
+  else echo "!!! PostgreSQL is not reachable on 127.0.0.1:5432 — running on SQLite, integration tests will be skipped" >&2; fi
+fi
+if [ -z "${REDIS_URL:-}" ]; then
+  if redis_up; then export REDIS_URL="redis://127.0.0.1:6379/14"
+  else echo "!!! Redis is not reachable on 127.0.0.1:6379 — Celery integration tests will be skipped" >&2; fi
+fi
+
+echo "==> lint (ruff) and types (mypy)"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy .
+
+echo "==> tests on ${DATABASE_URL:-SQLite} (Redis: ${REDIS_URL:-none})"
+.venv/bin/python -m pytest "$@"
+
+echo "==> the database-agnostic core again on SQLite (audit chain, services, security)"
+DATABASE_URL="sqlite:///:memory:" REDIS_URL="" .venv/bin/python -m pytest -m "not integration and not browser and not sso" \
+  tests/audit tests/security -q "$@"

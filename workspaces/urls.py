@@ -1,0 +1,4 @@
+"""Pages of the workspaces app."""
+
+app_name = "workspaces"
+urlpatterns: list = []  # type: ignore[type-arg]
