@@ -1,0 +1,183 @@
+"""The catalog (templates and their immutable versions) and workspaces with their lifecycle.
+
+Invariants live in the database where they can: one published version per
+template, version numbers unique per template, a workspace's resource name
+unique. State transitions are declared once, on the model, with django-fsm-2.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django_fsm import FSMField, transition
+
+from workspaces.backends.base import Provider
+
+
+class Classification(models.TextChoices):
+    INTERNAL = "internal", "Internal"
+    CONFIDENTIAL = "confidential", "Confidential"
+    RESTRICTED = "restricted", "Restricted"
+
+
+class Template(models.Model):
+    """A catalog entry. What it builds lives in its versions; this row carries the
+    catalog-facing description and per-template limits."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    provider = models.CharField(max_length=20, choices=[(p.value, p.value) for p in Provider])
+    description = models.TextField()
+    intended_use = models.TextField(blank=True)
+    classifications = models.JSONField(default=list, help_text="Data classifications a workspace may hold.")
+    needs_approval = models.BooleanField(default=False)
+    max_workspaces_per_user = models.PositiveSmallIntegerField(default=2)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    SUPERSEDED = "superseded", "Superseded"
+    RETIRED = "retired", "Retired"
+
+
+class TemplateVersion(models.Model):
+    """An immutable (once published) hardened spec. Workspaces point at the version
+    they were built from, so later edits never change what they run."""
+
+    template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    spec = models.JSONField(help_text="Validated against the provider's schema (workspaces.specs).")
+    status = models.CharField(max_length=12, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
+    changelog = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["template", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "number"], name="template_version_number_unique"),
+            models.UniqueConstraint(
+                fields=["template"],
+                condition=models.Q(status="published"),
+                name="template_one_published_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.name} v{self.number}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == VersionStatus.DRAFT
+
+
+class WorkspaceState(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    PENDING_APPROVAL = "pending_approval", "Pending approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    PROVISIONING = "provisioning", "Provisioning"
+    RUNNING = "running", "Running"
+    STOPPING = "stopping", "Stopping"
+    STOPPED = "stopped", "Stopped"
+    STARTING = "starting", "Starting"
+    DELETING = "deleting", "Deleting"
+    DELETED = "deleted", "Deleted"
+    FAILED = "failed", "Failed"
+
+
+S = WorkspaceState
+LIVE_STATES = [S.REQUESTED, S.PENDING_APPROVAL, S.APPROVED, S.PROVISIONING, S.RUNNING, S.STOPPING, S.STOPPED, S.STARTING,
+               S.FAILED]  # fmt: skip
+RUNNING_STATES = [S.REQUESTED, S.APPROVED, S.PROVISIONING, S.RUNNING, S.STARTING]
+
+
+class Workspace(models.Model):
+    """One data scientist's notebook in the cloud, built from one template version."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="workspaces")
+    template_version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="workspaces")
+    name = models.CharField(max_length=60, help_text="The owner's label for it.")
+    provider = models.CharField(max_length=20, choices=[(p.value, p.value) for p in Provider])
+    instance_type = models.CharField(max_length=40)
+    volume_size_gb = models.PositiveIntegerField()
+    data_classification = models.CharField(max_length=20, choices=Classification.choices)
+    cost_centre = models.CharField(max_length=64)
+    resource_name = models.CharField(max_length=63, unique=True)
+    state = FSMField(default=S.REQUESTED, choices=WorkspaceState.choices, protected=False, db_index=True)
+    cloud_ref = models.JSONField(default=dict, blank=True)
+    cloud_status = models.CharField(max_length=40, blank=True, help_text="The provider's own status word.")
+    applied_hardening = models.JSONField(default=dict, blank=True, help_text="Read back from the cloud.")
+    last_error = models.TextField(blank=True)
+    last_error_code = models.CharField(max_length=40, blank=True)
+    poll_attempts = models.PositiveIntegerField(default=0)
+    operation_started_at = models.DateTimeField(null=True, blank=True)
+    running_since = models.DateTimeField(null=True, blank=True)
+    accrued_running_seconds = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "state"], name="workspace_owner_state")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # --- lifecycle: declared once; services call these and audit each move ---------
+    @transition(field=state, source=S.REQUESTED, target=S.PENDING_APPROVAL)
+    def await_approval(self) -> None: ...
+
+    @transition(field=state, source=S.PENDING_APPROVAL, target=S.APPROVED)
+    def approve(self) -> None: ...
+
+    @transition(field=state, source=S.PENDING_APPROVAL, target=S.REJECTED)
+    def reject(self) -> None: ...
+
+    @transition(field=state, source=[S.REQUESTED, S.APPROVED, S.FAILED], target=S.PROVISIONING)
+    def begin_provisioning(self) -> None: ...
+
+    @transition(field=state, source=[S.PROVISIONING, S.STARTING], target=S.RUNNING)
+    def mark_running(self) -> None: ...
+
+    @transition(field=state, source=[S.RUNNING, S.FAILED], target=S.STOPPING)
+    def begin_stop(self) -> None: ...
+
+    @transition(field=state, source=[S.STOPPING, S.PROVISIONING, S.STARTING], target=S.STOPPED)
+    def mark_stopped(self) -> None: ...
+
+    @transition(field=state, source=S.STOPPED, target=S.STARTING)
+    def begin_start(self) -> None: ...
+
+    @transition(
+        field=state,
+        source=[S.REQUESTED, S.PENDING_APPROVAL, S.APPROVED, S.PROVISIONING, S.RUNNING, S.STOPPING, S.STOPPED,
+                S.STARTING, S.FAILED, S.REJECTED],
+        target=S.DELETING,
+    )  # fmt: skip
+    def begin_delete(self) -> None: ...
+
+    @transition(field=state, source=S.DELETING, target=S.DELETED)
+    def mark_deleted(self) -> None: ...
+
+    @transition(field=state, source=[S.PROVISIONING, S.STARTING, S.STOPPING, S.DELETING, S.RUNNING], target=S.FAILED)
+    def mark_failed(self) -> None: ...
