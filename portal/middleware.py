@@ -17,6 +17,25 @@ from django.shortcuts import redirect
 from portal import context
 
 REQUEST_ID_HEADER = "X-Request-ID"
+HEALTH_PATH = "/healthz"
+
+
+class HealthCheckMiddleware:
+    """Answers ``/healthz`` before host validation and HTTPS redirects, so load balancers and
+    container healthchecks can probe by IP over plain HTTP. Proves a database round trip."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == HEALTH_PATH and request.method in ("GET", "HEAD"):
+            from django.db import connection
+            from django.http import JsonResponse
+
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            return JsonResponse({"status": "ok"})
+        return self.get_response(request)
 
 
 def client_ip(request: HttpRequest) -> str | None:

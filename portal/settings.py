@@ -12,10 +12,10 @@ from pathlib import Path
 
 import environ
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-RUN_DIR = Path(environ.Env().str("ENCLAVE_RUN_DIR", default=str(BASE_DIR / ".run")))
-
 env = environ.Env()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RUN_DIR = Path(env.str("ENCLAVE_RUN_DIR", default=str(BASE_DIR / ".run")))
 
 ENCLAVE_ENV = env.str("ENCLAVE_ENV", default="development")
 if ENCLAVE_ENV not in {"development", "production", "test"}:
@@ -53,6 +53,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.HealthCheckMiddleware",
     "portal.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -11,7 +11,6 @@ from portal import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("", include("portal.account_urls")),
     path("catalog/", include("workspaces.urls")),

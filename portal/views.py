@@ -1,10 +1,9 @@
-"""Portal-wide pages: the role-aware dashboard, the no-access page, health."""
+"""Portal-wide pages: the role-aware dashboard and the no-access page."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -19,11 +18,3 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not roles_of(request.user):
         return render(request, "portal/no_access.html", status=403)
     return render(request, "portal/dashboard.html", {"panels": selectors.dashboard_panels(request.user)})
-
-
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness plus a database round trip, for load balancers and compose healthchecks."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})

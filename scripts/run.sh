@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The first README command: set up and run the whole portal on this machine with no cloud account.
+# Starts the local AWS stand-in (moto), the fake Azure Resource Manager, the demo OIDC identity provider,
+# a Celery worker and beat, and the web server (gunicorn); seeds demo users, catalog and datasets.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+
+RUN=${ENCLAVE_RUN_DIR:-$PWD/.run}
+mkdir -p "$RUN/logs" "$RUN/broker" "$RUN/broker-processed" "$RUN/fake-arm"
+HOST=127.0.0.1
+WEB_PORT=${ENCLAVE_PORT:-8000}
+AWS_PORT=${ENCLAVE_AWS_PORT:-5000}
+ARM_PORT=${ENCLAVE_ARM_PORT:-8443}
+IDP_PORT=${ENCLAVE_IDP_PORT:-9000}
+
+# Embedded defaults; anything already set in the environment wins.
+export ENCLAVE_ENV=${ENCLAVE_ENV:-development}
+export ENCLAVE_RUN_DIR=$RUN
+export ENCLAVE_BASE_URL=${ENCLAVE_BASE_URL:-http://$HOST:$WEB_PORT}
+export LOG_FORMAT=${LOG_FORMAT:-console}
+export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-demo-stand-in} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-demo-stand-in}
+export AWS_REGION=${AWS_REGION:-eu-west-1} AWS_DEFAULT_REGION=${AWS_REGION:-eu-west-1}
+export ENCLAVE_AWS_ENDPOINT_URL=${ENCLAVE_AWS_ENDPOINT_URL:-http://$HOST:$AWS_PORT}
+export ENCLAVE_AZURE_ARM_ENDPOINT=${ENCLAVE_AZURE_ARM_ENDPOINT:-https://$HOST:$ARM_PORT}
+export ENCLAVE_AZURE_CA_BUNDLE=${ENCLAVE_AZURE_CA_BUNDLE:-$RUN/fake-arm/ca.pem}
+export ENCLAVE_AZURE_STATIC_TOKEN=${ENCLAVE_AZURE_STATIC_TOKEN:-demo-arm-token-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}
+export ENCLAVE_AZURE_STUDIO_URL=${ENCLAVE_AZURE_STUDIO_URL:-https://$HOST:$ARM_PORT/studio}
+export AZURE_TENANT_ID=${AZURE_TENANT_ID:-00000000-0000-4000-8000-000000000de0}
+export ENCLAVE_OIDC_PROVIDERS=${ENCLAVE_OIDC_PROVIDERS:-demo}
+export ENCLAVE_OIDC_DEMO_NAME=${ENCLAVE_OIDC_DEMO_NAME:-Demo IdP}
+export ENCLAVE_OIDC_DEMO_ISSUER=${ENCLAVE_OIDC_DEMO_ISSUER:-http://$HOST:$IDP_PORT}
+export ENCLAVE_OIDC_DEMO_CLIENT_ID=${ENCLAVE_OIDC_DEMO_CLIENT_ID:-enclave-demo}
+export ENCLAVE_OIDC_DEMO_CLIENT_SECRET=${ENCLAVE_OIDC_DEMO_CLIENT_SECRET:-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}
+export CSP_FORM_ACTION_EXTRA=${CSP_FORM_ACTION_EXTRA:-http://$HOST:$IDP_PORT}
+
+PY=.venv/bin/python
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo; echo "Stopping Enclave..."
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+start() {  # start NAME CMD... — runs in the background, logs to .run/logs/NAME.log
+  local name=$1; shift
+  "$@" >"$RUN/logs/$name.log" 2>&1 &
+  pids+=($!)
+}
+
+wait_port() {  # wait_port NAME PORT
+  for _ in $(seq 1 100); do
+    if $PY -c "import socket,sys; socket.create_connection(('$HOST', $2), 0.5)" 2>/dev/null; then return 0; fi
+    sleep 0.2
+  done
+  echo "!!! $1 did not start on port $2; see $RUN/logs/$1.log" >&2; tail -20 "$RUN/logs/$1.log" >&2; exit 1
+}
+
+echo "==> database and demo data"
+$PY manage.py migrate --noinput >"$RUN/logs/migrate.log"
+$PY manage.py seed_demo
+
+echo "==> cloud stand-ins and the demo identity provider"
+start aws-stand-in $PY -m devtools.moto_stand_in --host $HOST --port "$AWS_PORT" --provision-delay "${ENCLAVE_DEMO_PROVISION_DELAY:-8}"
+start fake-arm $PY -m devtools.fake_arm --host $HOST --port "$ARM_PORT" --cert-dir "$RUN/fake-arm" \
+  --token "$ENCLAVE_AZURE_STATIC_TOKEN" --delay "${ENCLAVE_DEMO_PROVISION_DELAY:-8}"
+start oidc-idp $PY -m devtools.oidc_idp --host $HOST --port "$IDP_PORT" \
+  --client-id "$ENCLAVE_OIDC_DEMO_CLIENT_ID" --client-secret "$ENCLAVE_OIDC_DEMO_CLIENT_SECRET" \
+  --redirect-uri "$ENCLAVE_BASE_URL/accounts/oidc/demo/login/callback/"
+wait_port aws-stand-in "$AWS_PORT"; wait_port fake-arm "$ARM_PORT"; wait_port oidc-idp "$IDP_PORT"
+
+echo "==> Celery worker and beat, web server"
+start worker $PY -m celery -A portal worker -l INFO -c 2 -Q "${CELERY_QUEUE:-enclave}"
+start beat $PY -m celery -A portal beat -l INFO --scheduler django_celery_beat.schedulers:DatabaseScheduler \
+  --pidfile "$RUN/beat.pid"
+start web .venv/bin/gunicorn portal.wsgi:application --bind "$HOST:$WEB_PORT" --workers 2 --threads 4 \
+  --access-logfile - --timeout 60
+wait_port web "$WEB_PORT"
+
+cat <<BANNER
+
+  Enclave is running:  $ENCLAVE_BASE_URL
+
+  Sign in with "Demo IdP" (single sign-on through the local OIDC provider) or, as a fallback,
+  with the local demo login. Password for every demo user: enclave-demo-2026
+    sam.scientist   data scientist        olga.other     data scientist (another owner)
+    alex.approver   approver              cara.admin     catalog admin
+    aud.auditor     auditor               nora.nogroup   no role (sees the no-access page)
+
+  Logs: $RUN/logs/   Stop: Ctrl-C
+BANNER
+wait -n "${pids[@]}"
+echo "!!! a component stopped; see $RUN/logs/" >&2
