@@ -293,6 +293,8 @@ ENCLAVE_AWS_ENDPOINT_URL = env.str("ENCLAVE_AWS_ENDPOINT_URL", default="")
 ENCLAVE_AZURE_ARM_ENDPOINT = env.str("ENCLAVE_AZURE_ARM_ENDPOINT", default="")
 ENCLAVE_AZURE_CA_BUNDLE = env.str("ENCLAVE_AZURE_CA_BUNDLE", default="")
 ENCLAVE_AZURE_STATIC_TOKEN = env.str("ENCLAVE_AZURE_STATIC_TOKEN", default="")
+# Azure ML workspaces reconciliation lists: "subscription/resource-group/workspace,..." or ARM ids.
+ENCLAVE_AZURE_WORKSPACES = env.str("ENCLAVE_AZURE_WORKSPACES", default="")
 ENCLAVE_AZURE_STUDIO_URL = env.str("ENCLAVE_AZURE_STUDIO_URL", default="https://ml.azure.com")
 AZURE_TENANT_ID = env.str("AZURE_TENANT_ID", default="")
 ENCLAVE_NOTEBOOK_SESSION_SECONDS = env.int("ENCLAVE_NOTEBOOK_SESSION_SECONDS", default=1800)

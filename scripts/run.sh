@@ -23,7 +23,7 @@ export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-demo-stand-in} AWS_SECRET_ACCESS_K
 export AWS_REGION=${AWS_REGION:-eu-west-1} AWS_DEFAULT_REGION=${AWS_REGION:-eu-west-1}
 export ENCLAVE_AWS_ENDPOINT_URL=${ENCLAVE_AWS_ENDPOINT_URL:-http://$HOST:$AWS_PORT}
 export ENCLAVE_AZURE_ARM_ENDPOINT=${ENCLAVE_AZURE_ARM_ENDPOINT:-https://$HOST:$ARM_PORT}
-export ENCLAVE_AZURE_CA_BUNDLE=${ENCLAVE_AZURE_CA_BUNDLE:-$RUN/fake-arm/ca.pem}
+export ENCLAVE_AZURE_CA_BUNDLE=${ENCLAVE_AZURE_CA_BUNDLE:-$RUN/fake-arm/fake-arm-ca.pem}
 export ENCLAVE_AZURE_STATIC_TOKEN=${ENCLAVE_AZURE_STATIC_TOKEN:-demo-arm-token-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}
 export ENCLAVE_AZURE_STUDIO_URL=${ENCLAVE_AZURE_STUDIO_URL:-https://$HOST:$ARM_PORT/studio}
 export AZURE_TENANT_ID=${AZURE_TENANT_ID:-00000000-0000-4000-8000-000000000de0}
@@ -65,7 +65,7 @@ $PY manage.py seed_demo
 echo "==> cloud stand-ins and the demo identity provider"
 start aws-stand-in $PY -m devtools.moto_stand_in --host $HOST --port "$AWS_PORT" --provision-delay "${ENCLAVE_DEMO_PROVISION_DELAY:-8}"
 start fake-arm $PY -m devtools.fake_arm --host $HOST --port "$ARM_PORT" --cert-dir "$RUN/fake-arm" \
-  --token "$ENCLAVE_AZURE_STATIC_TOKEN" --delay "${ENCLAVE_DEMO_PROVISION_DELAY:-8}"
+  --token "$ENCLAVE_AZURE_STATIC_TOKEN" --tenant-id "$AZURE_TENANT_ID" --delay "${ENCLAVE_DEMO_PROVISION_DELAY:-8}"
 start oidc-idp $PY -m devtools.oidc_idp --host $HOST --port "$IDP_PORT" \
   --client-id "$ENCLAVE_OIDC_DEMO_CLIENT_ID" --client-secret "$ENCLAVE_OIDC_DEMO_CLIENT_SECRET" \
   --redirect-uri "$ENCLAVE_BASE_URL/accounts/oidc/demo/login/callback/"
