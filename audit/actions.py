@@ -23,6 +23,7 @@ class Action(enum.StrEnum):
     AUTH_MFA_DISABLED = "auth.mfa_disabled"
     AUTH_MFA_VERIFIED = "auth.mfa_verified"
     AUTH_MFA_FAILED = "auth.mfa_failed"
+    AUTH_MFA_RESET = "auth.mfa_reset"  # recovery codes regenerated
     AUTH_MFA_REQUIRED = "auth.mfa_required"
     USER_CREATED = "user.created"
     USER_ROLES_CHANGED = "user.roles_changed"
@@ -44,6 +45,7 @@ class Action(enum.StrEnum):
     # Workspaces
     WORKSPACE_REQUESTED = "workspace.requested"
     WORKSPACE_REQUEST_REFUSED = "workspace.request_refused"
+    WORKSPACE_APPROVAL_REQUESTED = "workspace.approval_requested"
     WORKSPACE_APPROVED = "workspace.approved"
     WORKSPACE_REJECTED = "workspace.rejected"
     WORKSPACE_PROVISIONING = "workspace.provisioning"
@@ -71,11 +73,15 @@ class Action(enum.StrEnum):
     ACCESS_REQUEST_TIMED_OUT = "access_request.timed_out"
     ACCESS_REQUEST_REMINDED = "access_request.reminded"
     ACCESS_REQUEST_ESCALATED = "access_request.escalated"
+    ACCESS_REQUEST_REFUSED = "access_request.request_refused"
+    ACCESS_REQUEST_DECISION_REFUSED = "access_request.decision_refused"
     GRANT_APPLIED = "grant.applied"
     GRANT_APPLY_FAILED = "grant.apply_failed"
     GRANT_EXPIRY_WARNED = "grant.expiry_warned"
     GRANT_EXPIRED = "grant.expired"
     GRANT_REVOKED = "grant.revoked"
+    GRANT_REMOVED = "grant.removed"
+    GRANT_REMOVE_FAILED = "grant.remove_failed"
     # The audit trail itself
     AUDIT_VERIFIED = "audit.verified"
     AUDIT_VERIFY_FAILED = "audit.verify_failed"

@@ -1,0 +1,145 @@
+"""Reads of the workspace lifecycle: a user's workspaces, one workspace with its timeline
+and cost, the fleet, and the dashboard panels — each at a constant number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from audit.actions import Action
+from audit.models import AuditEvent
+from portal.roles import Role, has_role
+from workspaces.catalog_selectors import catalog_dashboard_panels, price_index
+from workspaces.models import InstancePrice, Workspace, WorkspaceState
+from workspaces.permissions import can_view, can_view_fleet
+from workspaces.reconcile import ORPHAN_REPORT_INTERVAL, ORPHAN_TARGET
+from workspaces.services import QUOTA_RUNNING_STATES, TRANSITIONAL_STATES
+
+S = WorkspaceState
+WORKSPACE_TARGET_TYPE = "workspaces.workspace"
+
+
+def _with_relations(qs: QuerySet[Workspace]) -> QuerySet[Workspace]:
+    return qs.select_related("owner", "template_version__template")
+
+
+def workspaces_of(user: Any) -> QuerySet[Workspace]:
+    """The user's own workspaces, newest first; deleted ones are history (the audit trail keeps them)."""
+    return _with_relations(Workspace.objects.filter(owner_id=user.pk).exclude(state=S.DELETED)).order_by("-created_at")
+
+
+def any_transitional(workspaces: list[Workspace]) -> bool:
+    """True while a page should keep polling for live status."""
+    return any(ws.state in TRANSITIONAL_STATES for ws in workspaces)
+
+
+def workspace_for(user: Any, pk: Any) -> tuple[Workspace | None, bool]:
+    """(workspace, visible): the workspace if it exists, and whether ``user`` may see it."""
+    ws = _with_relations(Workspace.objects.filter(pk=pk)).first()
+    if ws is None:
+        return None, False
+    return ws, can_view(user, ws)
+
+
+def timeline(ws: Workspace) -> list[AuditEvent]:
+    """Every audit event about the workspace, oldest first (one indexed query)."""
+    return list(
+        AuditEvent.objects.filter(target_type=WORKSPACE_TARGET_TYPE, target_id=str(ws.pk))
+        .only("seq", "at", "action", "actor_label", "outcome", "details")
+        .order_by("seq")
+    )
+
+
+@dataclass(frozen=True)
+class Cost:
+    hours: Decimal
+    amount: Decimal | None
+    currency: str
+    hourly: Decimal | None
+
+
+def running_seconds(ws: Workspace) -> int:
+    live = int((timezone.now() - ws.running_since).total_seconds()) if ws.running_since else 0
+    return int(ws.accrued_running_seconds) + max(0, live)
+
+
+def cost_so_far(ws: Workspace, prices: dict[tuple[str, str], InstancePrice] | None = None) -> Cost:
+    """Accrued running time × the price table's hourly price for the size (if priced)."""
+    prices = price_index() if prices is None else prices
+    hours = (Decimal(running_seconds(ws)) / Decimal(3600)).quantize(Decimal("0.01"))
+    price = prices.get((ws.provider, ws.instance_type))
+    if price is None:
+        return Cost(hours, None, "", None)
+    return Cost(hours, (hours * price.hourly_price).quantize(Decimal("0.01")), price.currency, price.hourly_price)
+
+
+@dataclass(frozen=True)
+class FleetView:
+    workspaces: list[Workspace]
+    counts: dict[str, int]
+    orphans: list[AuditEvent]
+
+
+def fleet(*, state: str = "", drift_only: bool = False, limit: int = 200) -> FleetView:
+    """All workspaces (for catalog admins and auditors) with their drift flags, the state
+    counts, and the cloud resources reconciliation found unaccounted for: three queries."""
+    qs = _with_relations(Workspace.objects.all())
+    qs = qs.filter(state=state) if state else qs.exclude(state=S.DELETED)
+    if drift_only:
+        qs = qs.exclude(drift=[])
+    rows = list(qs.order_by("-created_at")[:limit])
+    counts = {
+        row["state"]: row["n"] for row in Workspace.objects.values("state").annotate(n=Count("pk")).order_by("state")
+    }
+    orphans = list(
+        AuditEvent.objects.filter(
+            action=Action.WORKSPACE_DRIFT_DETECTED,
+            target_type=ORPHAN_TARGET,
+            at__gte=timezone.now() - ORPHAN_REPORT_INTERVAL,
+        ).order_by("-seq")[:50]
+    )
+    return FleetView(rows, counts, orphans)
+
+
+def dashboard_panels(user: Any) -> list[dict[str, Any]]:
+    """The catalog's panels plus: a scientist's own workspaces; the fleet for admins/auditors."""
+    panels: list[dict[str, Any]] = list(catalog_dashboard_panels(user))
+    if has_role(user, Role.DATA_SCIENTIST):
+        counts = Workspace.objects.filter(owner_id=user.pk).aggregate(
+            running=Count("pk", filter=Q(state=S.RUNNING)),
+            busy=Count("pk", filter=Q(state__in=QUOTA_RUNNING_STATES) & ~Q(state=S.RUNNING)),
+            failed=Count("pk", filter=Q(state=S.FAILED)),
+        )
+        panels.append(
+            {
+                "key": "my-workspaces",
+                "title": "My workspaces",
+                "text": "Your notebooks, their status and cost.",
+                "stats": [
+                    ("Running", counts["running"]),
+                    ("In progress", counts["busy"]),
+                    ("Failed", counts["failed"]),
+                ],
+                "links": [("My workspaces", reverse("workspaces:my_workspaces"))],
+            }
+        )
+    if can_view_fleet(user):
+        counts = Workspace.objects.aggregate(
+            live=Count("pk", filter=~Q(state__in=[S.DELETED, S.REJECTED])),
+            drifted=Count("pk", filter=~Q(drift=[]) & ~Q(state=S.DELETED)),
+        )
+        panels.append(
+            {
+                "key": "fleet",
+                "title": "Fleet",
+                "text": "Every workspace, and what reconciliation found.",
+                "stats": [("Workspaces", counts["live"]), ("Drifted", counts["drifted"])],
+                "links": [("Fleet", reverse("workspaces:fleet"))],
+            }
+        )
+    return panels
