@@ -17,6 +17,8 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=200, blank=True)
     cost_centre = models.CharField(max_length=64, blank=True)
     entra_object_id = models.CharField(max_length=64, blank=True)
+    # May use local password login when ENCLAVE_LOCAL_LOGIN_POLICY=break-glass (and only with TOTP).
+    break_glass = models.BooleanField(default=False)
 
     class Meta:
         db_table = "portal_user"

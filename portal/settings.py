@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
     "allauth.mfa",
     "axes",
     "portal",
@@ -62,10 +63,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "portal.middleware.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.middleware.SessionTimeoutMiddleware",  # after messages: it tells the user why they were signed out
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "portal.mfa.MFARequiredMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -130,6 +132,11 @@ LOGOUT_REDIRECT_URL = "account_login"
 
 # Local (password) login: only the embedded demo and a break-glass admin with MFA.
 ENCLAVE_LOCAL_LOGIN = env.bool("ENCLAVE_LOCAL_LOGIN", default=not PRODUCTION)
+# "demo": any user with a password (embedded demo); "break-glass": only users flagged break_glass who
+# have TOTP (and allauth then asks for the code). Production accepts only "break-glass".
+ENCLAVE_LOCAL_LOGIN_POLICY = env.str("ENCLAVE_LOCAL_LOGIN_POLICY", default="demo")  # must be explicit in production
+if ENCLAVE_LOCAL_LOGIN_POLICY not in {"demo", "break-glass"}:
+    raise RuntimeError(f"ENCLAVE_LOCAL_LOGIN_POLICY must be demo or break-glass, not {ENCLAVE_LOCAL_LOGIN_POLICY!r}")
 ENCLAVE_MFA_REQUIRED_ROLES = env.list("ENCLAVE_MFA_REQUIRED_ROLES", default=["approver", "catalog_admin"])
 ENCLAVE_MFA_TRUST_IDP_AMR = env.list("ENCLAVE_MFA_TRUST_IDP_AMR", default=["mfa", "otp", "hwk", "swk"])
 # Roles from IdP groups, re-applied at every login: "idp-group=role,idp-group=role".
@@ -148,9 +155,15 @@ ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
 ACCOUNT_ADAPTER = "portal.identity.AccountAdapter"
 ACCOUNT_EMAIL_VERIFICATION = "none"
+# The IdP's subject is the identity, not the email (no email login, no sign-up): two IdP users may
+# share an address, and a conflict must not drop an SSO user into allauth's sign-up form.
+ACCOUNT_UNIQUE_EMAIL = False
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+# Re-authentication (before adding/removing MFA) by password or an existing authenticator, never by a
+# code e-mailed to the user; a sign-in within the window also counts (portal.identity.AccountAdapter).
+ACCOUNT_REAUTHENTICATION_METHODS = ["password", "mfa"]
 SOCIALACCOUNT_ADAPTER = "portal.identity.SocialAccountAdapter"
 SOCIALACCOUNT_ONLY = False
 SOCIALACCOUNT_STORE_TOKENS = False
@@ -180,10 +193,58 @@ def _oidc_providers() -> list[dict[str, object]]:
     return apps
 
 
-SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": _oidc_providers()}}
+def _saml_providers() -> list[dict[str, object]]:
+    """ENCLAVE_SAML_PROVIDERS=corp and ENCLAVE_SAML_<ID>_{NAME,IDP_ENTITY_ID,IDP_SSO_URL,IDP_X509CERT,
+    IDP_METADATA_URL,SP_ENTITY_ID,ATTR_UID,ATTR_USERNAME,ATTR_EMAIL,ATTR_NAME}; the id is the URL slug
+    (/accounts/saml/<id>/metadata/ is the SP metadata to give the IdP). Groups come from the attribute
+    named by ENCLAVE_ROLE_GROUP_CLAIM."""
+    apps: list[dict[str, object]] = []
+    for org in env.list("ENCLAVE_SAML_PROVIDERS", default=[]):
+        prefix = f"ENCLAVE_SAML_{org.upper().replace('-', '_')}_"
+        metadata_url = env.str(prefix + "IDP_METADATA_URL", default="")
+        idp: dict[str, str] = {"entity_id": env.str(prefix + "IDP_ENTITY_ID")}
+        if metadata_url:
+            idp["metadata_url"] = metadata_url
+        else:
+            idp["sso_url"] = env.str(prefix + "IDP_SSO_URL")
+            idp["x509cert"] = env.str(prefix + "IDP_X509CERT")
+        mapping = {
+            "uid": env.str(prefix + "ATTR_UID", default="http://schemas.microsoft.com/identity/claims/objectidentifier"),
+            "username": env.str(prefix + "ATTR_USERNAME", default="http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"),
+            "email": env.str(prefix + "ATTR_EMAIL", default="http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"),
+            "name": env.str(prefix + "ATTR_NAME", default="http://schemas.microsoft.com/identity/claims/displayname"),
+        }  # fmt: skip
+        apps.append(
+            {
+                "provider_id": "saml",
+                "client_id": org,
+                "name": env.str(prefix + "NAME", default=org.title()),
+                "settings": {
+                    "idp": idp,
+                    "sp": {"entity_id": env.str(prefix + "SP_ENTITY_ID", default="")},
+                    "attribute_mapping": mapping,
+                    "advanced": {
+                        "want_assertion_signed": True,
+                        "want_message_signed": False,
+                        "reject_deprecated_algorithm": True,
+                        "strict": True,
+                    },
+                },
+            }
+        )
+    return apps
+
+
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": _oidc_providers()},
+    "saml": {"APPS": _saml_providers()},
+}
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Enclave"
+# Email is not an authentication factor here (no email login or recovery), so an IdP that does not
+# send email_verified must not stop an approver from adding TOTP.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
@@ -297,7 +358,17 @@ ENCLAVE_AZURE_STATIC_TOKEN = env.str("ENCLAVE_AZURE_STATIC_TOKEN", default="")
 ENCLAVE_AZURE_WORKSPACES = env.str("ENCLAVE_AZURE_WORKSPACES", default="")
 ENCLAVE_AZURE_STUDIO_URL = env.str("ENCLAVE_AZURE_STUDIO_URL", default="https://ml.azure.com")
 AZURE_TENANT_ID = env.str("AZURE_TENANT_ID", default="")
+ENCLAVE_WORKSPACE_TIMEOUT_MINUTES = env.int("ENCLAVE_WORKSPACE_TIMEOUT_MINUTES", default=30)
+ENCLAVE_WORKSPACE_POLL_MAX_SECONDS = env.int("ENCLAVE_WORKSPACE_POLL_MAX_SECONDS", default=30)
 ENCLAVE_NOTEBOOK_SESSION_SECONDS = env.int("ENCLAVE_NOTEBOOK_SESSION_SECONDS", default=1800)
+
+# --- Data-access approvals: reminders, escalation, time-outs, expiry warnings -------------
+ENCLAVE_APPROVAL_REMIND_AFTER_HOURS = env.int("ENCLAVE_APPROVAL_REMIND_AFTER_HOURS", default=24)
+ENCLAVE_APPROVAL_ESCALATE_AFTER_HOURS = env.int("ENCLAVE_APPROVAL_ESCALATE_AFTER_HOURS", default=48)
+ENCLAVE_APPROVAL_FALLBACK_GROUP = env.str("ENCLAVE_APPROVAL_FALLBACK_GROUP", default="approval_fallback")
+ENCLAVE_APPROVAL_TIMEOUT_HOURS = env.int("ENCLAVE_APPROVAL_TIMEOUT_HOURS", default=120)
+ENCLAVE_GRANT_EXPIRY_WARNING_HOURS = env.int("ENCLAVE_GRANT_EXPIRY_WARNING_HOURS", default=4)
+ENCLAVE_APPROVAL_LINK_MAX_AGE_DAYS = env.int("ENCLAVE_APPROVAL_LINK_MAX_AGE_DAYS", default=14)
 
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -318,6 +389,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # One name for the data-classification choices wherever they appear (workspaces, datasets).
+    "ENUM_NAME_OVERRIDES": {"ClassificationEnum": "workspaces.models.Classification"},
 }
 
 # --- Logging: JSON lines through structlog, carrying the request/correlation id ----------
@@ -347,7 +420,7 @@ if PRODUCTION:
         _problems.append("SECRET_KEY must be set to a long random value")
     if not ALLOWED_HOSTS:
         _problems.append("ALLOWED_HOSTS must be set")
-    if ENCLAVE_LOCAL_LOGIN and "break-glass" not in env.list("ENCLAVE_LOCAL_LOGIN_POLICY", default=[]):
+    if ENCLAVE_LOCAL_LOGIN and ENCLAVE_LOCAL_LOGIN_POLICY != "break-glass":
         _problems.append(
             "ENCLAVE_LOCAL_LOGIN is on: in production local login is only for break-glass admins with MFA "
             "(set ENCLAVE_LOCAL_LOGIN_POLICY=break-glass to accept that, and MFA is then enforced)"

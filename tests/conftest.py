@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.fixtures.azure",
     "tests.fixtures.celery_worker",
     "tests.fixtures.browser",
+    "tests.fixtures.oidc",
 ]
 
 
