@@ -1,0 +1,243 @@
+"""Reads of data access: the dataset catalog, the approver inbox and history, a requester's
+requests and grants, one request with its decisions and timeline, and the dashboard panels —
+each at a constant number of queries whatever the number of rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from approvals import permissions
+from approvals.models import (
+    AccessRequest,
+    ApprovalPolicy,
+    Dataset,
+    Decision,
+    Grant,
+    RequestKind,
+    RequestState,
+    Verdict,
+)
+from approvals.services import GRANTABLE_WORKSPACE_STATES
+from audit.models import AuditEvent
+from portal.roles import Role, has_role
+from workspaces.models import Workspace
+
+R = RequestState
+LIST_LIMIT = 200
+
+
+def fallback_group_id() -> int | None:
+    name = permissions.fallback_group_name()
+    return Group.objects.filter(name=name).values_list("id", flat=True).first() if name else None
+
+
+# --- the catalog --------------------------------------------------------------------------------------
+
+
+def datasets() -> QuerySet[Dataset]:
+    return Dataset.objects.select_related("policy__approver_group", "policy__second_stage_group", "steward").order_by(
+        "name"
+    )
+
+
+def requestable_datasets() -> QuerySet[Dataset]:
+    return datasets().filter(active=True)
+
+
+def dataset_by_slug(slug: str) -> Dataset | None:
+    return datasets().filter(slug=slug).first()
+
+
+def policies() -> QuerySet[ApprovalPolicy]:
+    return ApprovalPolicy.objects.select_related("approver_group", "second_stage_group").annotate(
+        dataset_count=Count("datasets")
+    )
+
+
+def grantable_workspaces(user: Any) -> QuerySet[Workspace]:
+    """The user's workspaces that exist in the cloud and can receive a grant."""
+    return Workspace.objects.filter(owner_id=user.pk, state__in=GRANTABLE_WORKSPACE_STATES).order_by("name")
+
+
+# --- requests ---------------------------------------------------------------------------------------------
+
+
+def _request_relations(qs: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
+    return qs.select_related("requester", "dataset", "workspace", "grant", "approver_group", "second_stage_group")
+
+
+def _with_counts(qs: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
+    approve = Q(decisions__verdict=Verdict.APPROVE)
+    return qs.annotate(
+        stage_one=Count("decisions", filter=approve & Q(decisions__stage=1), distinct=True),
+        stage_two=Count("decisions", filter=approve & Q(decisions__stage=2), distinct=True),
+    )
+
+
+def still_needed(req: Any) -> int:
+    """Approvals still missing (needs the ``stage_one``/``stage_two`` annotations)."""
+    one = max(req.approvals_required - req.stage_one, 0)
+    two = max(req.second_stage_approvals - req.stage_two, 0) if req.second_stage_group_id else 0
+    return int(one + two)
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    req: AccessRequest
+    still_needed: int
+    stage: int
+    active_grants: list[AccessRequest]
+    decisions: list[Decision]
+
+
+def inbox_for(user: Any) -> list[InboxRow]:
+    """Pending requests ``user`` may decide now: in a group deciding the current stage, not their
+    own, not yet decided by them — with the requester's active grants and the decisions so far."""
+    if not has_role(user, Role.APPROVER):
+        return []
+    groups = list(permissions.group_ids_of(user))
+    fallback = fallback_group_id()
+    mine = Decision.objects.filter(request=OuterRef("pk"), approver_id=user.pk)
+    stage_one_groups = Q(approver_group_id__in=groups)
+    if fallback is not None and fallback in groups:
+        stage_one_groups |= Q(escalated_at__isnull=False)
+    qs = (
+        _with_counts(AccessRequest.objects.filter(state=R.PENDING).exclude(requester_id=user.pk))
+        .filter(~Exists(mine))
+        .filter(
+            (Q(stage_one__lt=F("approvals_required")) & stage_one_groups)
+            | (Q(stage_one__gte=F("approvals_required")) & Q(second_stage_group_id__in=groups))
+        )
+        .order_by("created_at")
+    )
+    active = Prefetch(
+        "requester__access_requests",
+        queryset=AccessRequest.objects.filter(state=R.ACTIVE).select_related("dataset", "grant"),
+        to_attr="active_requests",
+    )
+    decided = Prefetch("decisions", queryset=Decision.objects.select_related("approver"), to_attr="decision_list")
+    rows = list(_request_relations(qs).prefetch_related(active, decided)[:LIST_LIMIT])
+    return [
+        InboxRow(
+            req=r,
+            still_needed=still_needed(r),
+            stage=1 if r.stage_one < r.approvals_required else 2,  # type: ignore[attr-defined]
+            active_grants=r.requester.active_requests,  # type: ignore[attr-defined]
+            decisions=r.decision_list,  # type: ignore[attr-defined]
+        )
+        for r in rows
+    ]
+
+
+def inbox_count(user: Any) -> int:
+    return len(inbox_for(user)) if has_role(user, Role.APPROVER) else 0
+
+
+def history_for(user: Any) -> list[Decision]:
+    """Decisions ``user`` made, newest first, with each request's outcome."""
+    return list(
+        Decision.objects.filter(approver_id=user.pk)
+        .select_related("request__requester", "request__dataset", "request__workspace", "request__grant")
+        .order_by("-decided_at")[:LIST_LIMIT]
+    )
+
+
+def requests_of(user: Any) -> list[AccessRequest]:
+    """The user's own requests (dataset and workspace), newest first, with grants and counts."""
+    decided = Prefetch("decisions", queryset=Decision.objects.select_related("approver"), to_attr="decision_list")
+    return list(
+        _request_relations(_with_counts(AccessRequest.objects.filter(requester_id=user.pk)))
+        .prefetch_related(decided)
+        .order_by("-created_at")[:LIST_LIMIT]
+    )
+
+
+def request_for(user: Any, pk: Any) -> tuple[AccessRequest | None, bool]:
+    """(request, visible): the request if it exists, and whether ``user`` may see it."""
+    req = (
+        _request_relations(_with_counts(AccessRequest.objects.filter(pk=pk)))
+        .select_related("policy")
+        .prefetch_related(
+            Prefetch("decisions", queryset=Decision.objects.select_related("approver"), to_attr="decision_list")
+        )
+        .first()
+    )
+    if req is None:
+        return None, False
+    return req, permissions.can_view(user, req, fallback_group_id())
+
+
+def timeline(req: AccessRequest, grant: Grant | None) -> list[AuditEvent]:
+    """Every audit event about the request and its grant, oldest first."""
+    targets = Q(target_type="approvals.accessrequest", target_id=str(req.pk))
+    if grant is not None:
+        targets |= Q(target_type="approvals.grant", target_id=str(grant.pk))
+    return list(
+        AuditEvent.objects.filter(targets).only("seq", "at", "action", "actor_label", "outcome", "details")[:500]
+    )
+
+
+def grants_visible_to(user: Any) -> QuerySet[Grant]:
+    """Own grants for scientists; every grant for approvers, catalog admins and auditors (read-only)."""
+    qs = Grant.objects.select_related("request__requester", "dataset", "workspace").order_by("-created_at")
+    if has_role(user, Role.APPROVER, Role.CATALOG_ADMIN, Role.AUDITOR):
+        return qs
+    return qs.filter(request__requester_id=user.pk)
+
+
+def requests_visible_to(user: Any, *, scope: str = "mine") -> QuerySet[AccessRequest]:
+    """For the API: ``mine`` (own requests) or ``all`` (approvers, catalog admins, auditors)."""
+    qs = _request_relations(_with_counts(AccessRequest.objects.all())).order_by("-created_at")
+    if scope == "all" and has_role(user, Role.APPROVER, Role.CATALOG_ADMIN, Role.AUDITOR):
+        return qs
+    return qs.filter(requester_id=user.pk)
+
+
+def dashboard_panels(user: Any) -> list[dict[str, Any]]:
+    panels: list[dict[str, Any]] = []
+    if has_role(user, Role.DATA_SCIENTIST):
+        counts = AccessRequest.objects.filter(requester_id=user.pk, kind=RequestKind.DATASET).aggregate(
+            pending=Count("pk", filter=Q(state=R.PENDING)),
+            active=Count("pk", filter=Q(state=R.ACTIVE)),
+        )
+        panels.append(
+            {
+                "key": "data-access",
+                "title": "Data access",
+                "text": "Time-bound, approved access to production datasets.",
+                "stats": [("Pending", counts["pending"]), ("Active grants", counts["active"])],
+                "links": [
+                    ("My requests", reverse("approvals:my_requests")),
+                    ("Request access", reverse("approvals:new_request")),
+                ],
+            }
+        )
+    if has_role(user, Role.APPROVER):
+        panels.append(
+            {
+                "key": "approvals",
+                "title": "Approvals",
+                "text": "Requests waiting for your decision.",
+                "stats": [("Waiting for you", inbox_count(user))],
+                "links": [("Open the inbox", reverse("approvals:inbox"))],
+            }
+        )
+    if permissions.can_view_catalog(user):
+        counts = Dataset.objects.aggregate(total=Count("pk"))
+        active_grants = Grant.objects.filter(request__state=R.ACTIVE, expires_at__gt=timezone.now()).count()
+        panels.append(
+            {
+                "key": "datasets",
+                "title": "Datasets",
+                "text": "The production-data catalog and its approval policies.",
+                "stats": [("Datasets", counts["total"]), ("Active grants", active_grants)],
+                "links": [("Datasets", reverse("approvals:datasets"))],
+            }
+        )
+    return panels

@@ -1,0 +1,85 @@
+"""Workspaces whose template needs approval go through the same inbox and rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
+
+from approvals import services as approval_services
+from approvals.exceptions import NotAllowed
+from approvals.models import AccessRequest
+from tests.approvals.conftest import TaskQueue, make_user
+from tests.factories import TemplateVersionFactory
+from workspaces import services as workspace_services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def workspace_tasks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    sent: list[str] = []
+    monkeypatch.setattr(workspace_services, "enqueue", lambda name, ws, countdown=None: sent.append(name))
+    return sent
+
+
+@pytest.fixture
+def pending_workspace(scientist: Any, workspace_tasks: list[str], queue: TaskQueue) -> Any:
+    TemplateVersionFactory(template__slug="sm-approval", template__needs_approval=True)
+    return workspace_services.request_workspace(scientist, "sm-approval", "churn model", "ml.t3.medium", 20, "internal")
+
+
+def test_a_workspace_needing_approval_appears_in_the_inbox(pending_workspace: Any, approver: Any) -> None:
+    req = AccessRequest.objects.get(workspace=pending_workspace)
+    assert (req.kind, req.state, req.dataset) == ("workspace", "pending", None)
+    client = Client()
+    client.force_login(approver)
+    html = client.get(reverse("approvals:inbox")).content.decode()
+    assert f'data-testid="inbox-row-{req.pk}"' in html
+    assert "churn model" in html
+
+
+def test_approving_it_lets_the_workspace_be_built(
+    pending_workspace: Any, approver: Any, workspace_tasks: list[str], queue: TaskQueue
+) -> None:
+    req = AccessRequest.objects.get(workspace=pending_workspace)
+    approval_services.approve_request(approver, req, "fine")
+    pending_workspace.refresh_from_db()
+    assert pending_workspace.state == "approved"
+    assert workspace_tasks == ["provision_workspace"]
+    assert AccessRequest.objects.get(pk=req.pk).state == "approved"
+
+
+def test_denying_it_rejects_the_workspace(pending_workspace: Any, approver: Any, queue: TaskQueue) -> None:
+    req = AccessRequest.objects.get(workspace=pending_workspace)
+    approval_services.deny_request(approver, req, "No business need.")
+    pending_workspace.refresh_from_db()
+    assert pending_workspace.state == "rejected"
+
+
+def test_its_owner_cannot_approve_their_own_workspace(scientist: Any, pending_workspace: Any, queue: TaskQueue) -> None:
+    scientist.groups.add(Group.objects.get(name="approver"))
+    req = AccessRequest.objects.get(workspace=pending_workspace)
+    with pytest.raises(NotAllowed):
+        approval_services.approve_request(scientist, req)
+    pending_workspace.refresh_from_db()
+    assert pending_workspace.state == "pending_approval"
+
+
+def test_a_restricted_workspace_needs_two_approvers(
+    scientist: Any, workspace_tasks: list[str], approver: Any, queue: TaskQueue
+) -> None:
+    TemplateVersionFactory(
+        template__slug="sm-restricted", template__needs_approval=True, template__classifications=["restricted"]
+    )
+    ws = workspace_services.request_workspace(scientist, "sm-restricted", "kyc", "ml.t3.medium", 20, "restricted")
+    req = AccessRequest.objects.get(workspace=ws)
+    approval_services.approve_request(approver, req)
+    ws.refresh_from_db()
+    assert ws.state == "pending_approval"
+    approval_services.approve_request(make_user(username="bea.approver", roles=["approver"]), req)
+    ws.refresh_from_db()
+    assert ws.state == "approved"
