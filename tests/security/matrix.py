@@ -55,7 +55,17 @@ def only(*, anonymous: int = 302, ok: int = 200, denied: int = 403, roles: tuple
 
 
 def build_world() -> SimpleNamespace:
-    """One user per role (the requesters) and objects owned by someone else."""
+    """One user per role (the requesters) and objects owned by *someone else*."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from approvals.models import AccessRequest, Grant
+    from audit.actions import Action
+    from audit.services import record
+    from portal.tokens import issue_token
+    from tests.factories import DatasetFactory, TemplateFactory, TemplateVersionFactory, WorkspaceFactory
+
     users = {
         "data_scientist": UserFactory(username="m.scientist", roles=["data_scientist"]),
         "approver": UserFactory(username="m.approver", roles=["approver"]),
@@ -63,12 +73,141 @@ def build_world() -> SimpleNamespace:
         "auditor": UserFactory(username="m.auditor", roles=["auditor"]),
     }
     owner = UserFactory(username="m.owner", roles=["data_scientist"])
-    return SimpleNamespace(users=users, owner=owner)
+    template = TemplateFactory(slug="m-template", created_by=users["catalog_admin"])
+    version = TemplateVersionFactory(template=template, number=1, status="published")
+    workspace = WorkspaceFactory(owner=owner, template_version=version, state="running")
+    token, _ = issue_token(owner, name="owner's token", days=7)
+    dataset = DatasetFactory(slug="m-dataset")
+
+    def pending_request(why: str) -> AccessRequest:
+        return AccessRequest.objects.create(
+            requester=owner, dataset=dataset, workspace=workspace, policy=dataset.policy, justification=why,
+            duration_hours=24, approver_group=dataset.policy.approver_group, approvals_required=1,
+        )  # fmt: skip
+
+    # One pending request per state-changing endpoint, so entries never depend on each other's order.
+    access_request = pending_request("Model refresh")
+    to_deny = pending_request("Second look")
+    to_revoke = pending_request("Third look")
+    active_request = AccessRequest.objects.create(
+        requester=owner, dataset=dataset, workspace=workspace, policy=dataset.policy, justification="Earlier study",
+        duration_hours=24, approver_group=dataset.policy.approver_group, approvals_required=1, state="active",
+    )  # fmt: skip
+    grant = Grant.objects.create(
+        request=active_request, dataset=dataset, workspace=workspace, status="active",
+        expires_at=timezone.now() + timedelta(hours=24),
+    )  # fmt: skip
+    event = record(action=Action.AUTH_LOGIN, actor=owner, target=owner)
+    from approvals.notifications import review_token
+
+    return SimpleNamespace(
+        users=users, owner=owner, template=template, version=version, workspace=workspace, token=token,
+        dataset=dataset, request=access_request, to_deny=to_deny, to_revoke=to_revoke, grant=grant, event=event, review_token=review_token(access_request),
+    )  # fmt: skip
 
 
+def _ws(w: Any) -> dict[str, Any]:
+    return {"pk": w.workspace.pk}
+
+
+def _tpl(w: Any) -> dict[str, Any]:
+    return {"slug": w.template.slug}
+
+
+def _ver(w: Any) -> dict[str, Any]:
+    return {"slug": w.template.slug, "number": w.version.number}
+
+
+def _req(w: Any) -> dict[str, Any]:
+    return {"pk": w.request.pk}
+
+
+ADMIN_READ = dict(roles=("catalog_admin", "auditor"))
+SCIENTIST = dict(roles=("data_scientist",))
+
+# Anonymous API callers get 401 (token or session authentication challenge).
 _ENTRIES: dict[str, Expect] = {
+    # portal
     "dashboard": everyone(200),
+    "profile": everyone(200),
+    "profile_token_create": everyone(400, method="POST"),
+    "profile_token_revoke": everyone(404, method="POST", kwargs=lambda w: {"token_id": w.token.pk}),
     "api-schema": everyone(200, anonymous=401),
+    # catalog pages
+    "workspaces:catalog": everyone(200),
+    "workspaces:admin_templates": only(**ADMIN_READ),
+    "workspaces:admin_template": only(**ADMIN_READ, kwargs=_tpl),
+    "workspaces:admin_version": only(**ADMIN_READ, kwargs=_ver),
+    "workspaces:admin_version_diff": only(**ADMIN_READ, kwargs=_tpl),
+    "workspaces:admin_baseline": only(**ADMIN_READ),
+    "workspaces:admin_prices": only(**ADMIN_READ),
+    "workspaces:admin_quotas": only(**ADMIN_READ),
+    "workspaces:admin_template_create": only(roles=("catalog_admin",)),
+    "workspaces:admin_template_edit": only(roles=("catalog_admin",), kwargs=_tpl),
+    "workspaces:admin_version_publish": only(roles=("catalog_admin",), ok=302, method="POST", kwargs=_ver),
+    "workspaces:admin_version_retire": only(roles=("catalog_admin",), ok=302, method="POST", kwargs=_ver),
+    # workspaces: someone else's workspace is a 404 for a scientist, read-only for admins/auditors
+    "workspaces:my_workspaces": only(**SCIENTIST),
+    "workspaces:my_workspaces_rows": only(**SCIENTIST),
+    "workspaces:request": only(**SCIENTIST, kwargs=_tpl),
+    "workspaces:detail": Expect(302, 404, 403, 200, 200, kwargs=_ws),
+    "workspaces:detail_live": Expect(302, 404, 403, 200, 200, kwargs=_ws),
+    "workspaces:open": Expect(302, 404, 403, 404, 404, method="POST", kwargs=_ws),
+    "workspaces:stop": Expect(302, 404, 403, 404, 404, method="POST", kwargs=_ws),
+    "workspaces:start": Expect(302, 404, 403, 404, 404, method="POST", kwargs=_ws),
+    "workspaces:delete": Expect(302, 404, 403, 404, 404, method="POST", kwargs=_ws),
+    "workspaces:retry": Expect(302, 404, 403, 404, 404, method="POST", kwargs=_ws),
+    "workspaces:fleet": only(**ADMIN_READ),
+    # approvals
+    "approvals:my_requests": only(**SCIENTIST),
+    "approvals:new_request": only(**SCIENTIST),
+    "approvals:request_detail": Expect(302, 404, 200, 200, 200, kwargs=_req),
+    "approvals:withdraw": Expect(302, 404, 403, 403, 403, method="POST", kwargs=_req),
+    "approvals:inbox": only(roles=("approver",)),
+    "approvals:decide": only(roles=("approver",), ok=302, method="POST", kwargs=lambda w: {"pk": w.to_deny.pk}),
+    "approvals:revoke": only(
+        roles=("approver", "catalog_admin"), ok=302, method="POST", kwargs=lambda w: {"pk": w.to_revoke.pk}
+    ),
+    "approvals:review_link": everyone(302, kwargs=lambda w: {"token": w.review_token}),
+    "approvals:datasets": only(**ADMIN_READ),
+    "approvals:dataset_create": only(roles=("catalog_admin",)),
+    "approvals:dataset_edit": only(roles=("catalog_admin",), kwargs=lambda w: {"slug": w.dataset.slug}),
+    "approvals:policy_create": only(roles=("catalog_admin",)),
+    "approvals:policy_edit": only(roles=("catalog_admin",), kwargs=lambda w: {"pk": w.dataset.policy.pk}),
+    # audit
+    "audit:events": only(**ADMIN_READ),
+    "audit:event": only(**ADMIN_READ, kwargs=lambda w: {"seq": w.event.seq}),
+    "audit:verify": only(**ADMIN_READ, method="POST", ok=200),
+    "audit:export": only(**ADMIN_READ),
+    # API
+    "template-list": everyone(200, anonymous=401),
+    "template-detail": everyone(200, anonymous=401, kwargs=_tpl),
+    "template-versions": everyone(200, anonymous=401, kwargs=_tpl),
+    "template-version": Expect(401, 404, 404, 200, 200, kwargs=_ver),
+    "template-publish": Expect(401, 404, 404, 409, 403, method="POST", kwargs=_ver),
+    "template-retire": Expect(401, 404, 404, 200, 403, method="POST", kwargs=_ver),
+    "catalog-baseline": only(anonymous=401, **ADMIN_READ),
+    "catalog-prices": only(anonymous=401, **ADMIN_READ),
+    "catalog-quotas": only(anonymous=401, **ADMIN_READ),
+    "workspace-list": only(anonymous=401, **SCIENTIST),
+    "workspace-detail": Expect(401, 404, 403, 403, 403, kwargs=_ws),
+    "workspace-open": Expect(401, 404, 403, 403, 403, method="POST", kwargs=_ws),
+    "workspace-stop": Expect(401, 404, 403, 403, 403, method="POST", kwargs=_ws),
+    "workspace-start": Expect(401, 404, 403, 403, 403, method="POST", kwargs=_ws),
+    "workspace-delete": Expect(401, 404, 403, 403, 403, method="POST", kwargs=_ws),
+    "workspace-retry": Expect(401, 404, 403, 403, 403, method="POST", kwargs=_ws),
+    "dataset-list": everyone(200, anonymous=401),
+    "dataset-detail": everyone(200, anonymous=401, kwargs=lambda w: {"slug": w.dataset.slug}),
+    "access-request-list": everyone(200, anonymous=401),
+    "access-request-detail": Expect(401, 404, 200, 200, 200, kwargs=_req),
+    "access-request-approve": Expect(401, 403, 200, 403, 403, method="POST", kwargs=_req),
+    "access-request-deny": Expect(401, 403, 400, 403, 403, method="POST", kwargs=lambda w: {"pk": w.to_deny.pk}),
+    "access-request-withdraw": Expect(401, 404, 404, 404, 404, method="POST", kwargs=_req),
+    "access-request-revoke": Expect(401, 403, 409, 409, 403, method="POST", kwargs=lambda w: {"pk": w.to_revoke.pk}),
+    "grant-list": everyone(200, anonymous=401),
+    "grant-detail": Expect(401, 404, 200, 200, 200, kwargs=lambda w: {"pk": w.grant.pk}),
+    "api-audit-events": only(anonymous=401, **ADMIN_READ),
+    "api-audit-event": only(anonymous=401, **ADMIN_READ, kwargs=lambda w: {"seq": w.event.seq}),
 }
 
 EXPECTATIONS: dict[str, Expect] = {name: Expect(**{**e.__dict__, "name": name}) for name, e in _ENTRIES.items()}
