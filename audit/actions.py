@@ -48,6 +48,7 @@ class Action(enum.StrEnum):
     WORKSPACE_APPROVAL_REQUESTED = "workspace.approval_requested"
     WORKSPACE_APPROVED = "workspace.approved"
     WORKSPACE_REJECTED = "workspace.rejected"
+    WORKSPACE_REQUEST_CANCELLED = "workspace.request_cancelled"  # approval withdrawn or timed out
     WORKSPACE_PROVISIONING = "workspace.provisioning"
     WORKSPACE_RUNNING = "workspace.running"
     WORKSPACE_STOP_REQUESTED = "workspace.stop_requested"

@@ -3,7 +3,7 @@
 Each event's ``hash`` is sha256(prev_hash + canonical JSON of the event), so
 changing, removing or reordering any row breaks every hash after it. Rows are
 never updated or deleted: the model and queryset refuse it here, and on
-PostgreSQL a trigger refuses it in the database too (migration 0002).
+PostgreSQL a trigger refuses it in the database too (migration 0003).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import models
 
 from audit.actions import Outcome
-from audit.hashing import GENESIS as GENESIS_HASH
 
 
 class AppendOnlyError(Exception):
@@ -36,21 +35,21 @@ class AuditEvent(models.Model):
     seq = models.BigIntegerField(primary_key=True)
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=True
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     actor_label = models.CharField(max_length=200)  # username snapshot, or "task:..."/"system:..."
     actor_roles = models.JSONField(default=list)
     actor_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
-    action = models.CharField(max_length=80, db_index=True)
+    action = models.CharField(max_length=80)
     target_type = models.CharField(max_length=80, blank=True)
     target_id = models.CharField(max_length=80, blank=True)
     target_display = models.CharField(max_length=300, blank=True)
     outcome = models.CharField(max_length=10, choices=[(o.value, o.value) for o in Outcome])
     details = models.JSONField(default=dict)
-    request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    request_id = models.CharField(max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -60,8 +59,12 @@ class AuditEvent(models.Model):
             models.Index(fields=["target_type", "target_id", "seq"], name="audit_target_seq"),
             models.Index(fields=["actor", "seq"], name="audit_actor_seq"),
             models.Index(fields=["action", "seq"], name="audit_action_seq"),
+            models.Index(fields=["request_id"], name="audit_request_id"),
         ]
+        # Every index slows every append: composite (filter, seq) indexes serve the filtered,
+        # seq-ordered pages; no LIKE or single-column duplicates of them.
         constraints = [
+            models.UniqueConstraint(fields=["hash"], name="audit_hash_unique"),
             models.CheckConstraint(condition=models.Q(seq__gte=1), name="audit_seq_positive"),
             models.CheckConstraint(
                 condition=models.Q(outcome__in=[o.value for o in Outcome]), name="audit_outcome_valid"
@@ -82,14 +85,14 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """One row holding the chain's tip; appends lock it so the chain never forks."""
+    """The append lock: one row that every append locks, so appends queue and the chain
+    never forks. The tip itself is read from the newest event (primary-key index), so
+    the row is never rewritten and appends leave no dead row versions behind."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    last_seq = models.BigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_singleton")]
 
     def __str__(self) -> str:
-        return f"audit chain head at #{self.last_seq}"
+        return "audit chain append lock"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "[REDACTED]"
@@ -13,6 +14,7 @@ _SECRET_KEY_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     """``client_secret``, ``SecretAccessKey``, ``password2`` are secret; ``kms_key_id`` is not."""
     normal = re.sub(r"[^a-z0-9]+", "_", _CAMEL_RE.sub("_", key).lower())

@@ -1,4 +1,13 @@
-"""Pages of the audit app."""
+"""Pages of the audit app (auditors and catalog admins)."""
+
+from django.urls import path
+
+from audit import views
 
 app_name = "audit"
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = [
+    path("", views.events, name="events"),
+    path("events/<int:seq>/", views.event, name="event"),
+    path("verify/", views.verify, name="verify"),
+    path("export/", views.export, name="export"),
+]

@@ -24,9 +24,14 @@ def test_events_get_consecutive_sequence_numbers_and_link_to_their_predecessor(s
 
 def test_rollback_of_the_change_drops_its_event(scientist):
     before = AuditEvent.objects.count()
-    with pytest.raises(RuntimeError), transaction.atomic():
-        record(action=Action.WORKSPACE_REQUESTED, actor=scientist)
-        raise RuntimeError("the change failed")
+
+    def change_that_fails() -> None:
+        with transaction.atomic():
+            record(action=Action.WORKSPACE_REQUESTED, actor=scientist)
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
     assert AuditEvent.objects.count() == before
     record(action=Action.AUTH_LOGIN, actor=scientist)
     assert verify_chain().ok
@@ -62,7 +67,11 @@ def test_secrets_in_details_are_redacted(scientist):
         details={"name": "ci", "token": "enc_abc", "nested": {"client_secret": "s3cr3t", "kms_key_id": "k-1"}},
     )
     event.refresh_from_db()
-    assert event.details == {"name": "ci", "token": "[REDACTED]", "nested": {"client_secret": "[REDACTED]", "kms_key_id": "k-1"}}
+    assert event.details == {
+        "name": "ci",
+        "token": "[REDACTED]",
+        "nested": {"client_secret": "[REDACTED]", "kms_key_id": "k-1"},
+    }
     assert "s3cr3t" not in str(AuditEvent.objects.values_list("details", flat=True)[::1])
 
 

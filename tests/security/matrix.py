@@ -177,8 +177,8 @@ _ENTRIES: dict[str, Expect] = {
     # audit
     "audit:events": only(**ADMIN_READ),
     "audit:event": only(**ADMIN_READ, kwargs=lambda w: {"seq": w.event.seq}),
-    "audit:verify": only(**ADMIN_READ, method="POST", ok=200),
-    "audit:export": only(**ADMIN_READ),
+    "audit:verify": only(**ADMIN_READ, method="POST", ok=302),
+    "audit:export": only(**ADMIN_READ, method="POST", extra={"data": {"format": "jsonl"}}),
     # API
     "template-list": everyone(200, anonymous=401),
     "template-detail": everyone(200, anonymous=401, kwargs=_tpl),
@@ -206,8 +206,9 @@ _ENTRIES: dict[str, Expect] = {
     "access-request-revoke": Expect(401, 403, 409, 409, 403, method="POST", kwargs=lambda w: {"pk": w.to_revoke.pk}),
     "grant-list": everyone(200, anonymous=401),
     "grant-detail": Expect(401, 404, 200, 200, 200, kwargs=lambda w: {"pk": w.grant.pk}),
-    "api-audit-events": only(anonymous=401, **ADMIN_READ),
-    "api-audit-event": only(anonymous=401, **ADMIN_READ, kwargs=lambda w: {"seq": w.event.seq}),
+    # The audit API is for auditors only; catalog admins read the trail in the pages.
+    "api-audit-events": only(anonymous=401, roles=("auditor",)),
+    "api-audit-event": only(anonymous=401, roles=("auditor",), kwargs=lambda w: {"seq": w.event.seq}),
 }
 
 EXPECTATIONS: dict[str, Expect] = {name: Expect(**{**e.__dict__, "name": name}) for name, e in _ENTRIES.items()}

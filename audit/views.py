@@ -1,0 +1,98 @@
+"""Auditor pages: search the trail, read one event with its place in the hash chain,
+verify integrity, and download exports. Auditors and catalog admins read; nobody
+changes anything here (the only POSTs verify and export, and both are audited)."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from audit import selectors, services
+from audit.exporting import CONTENT_TYPES, FORMATS
+from audit.filters import EventFilterForm
+from portal.permissions import role_required
+
+READERS = services.READER_ROLES
+
+
+def _cursor(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@role_required(*READERS)
+@require_GET
+def events(request: HttpRequest) -> HttpResponse:
+    """The trail, newest first, filtered by time, actor, action, outcome, target and request id."""
+    form = EventFilterForm(request.GET or None)
+    valid = form.is_valid() if form.is_bound else True
+    flt = form.to_filter()
+    page = selectors.event_page(flt, before=_cursor(request.GET.get("before")), after=_cursor(request.GET.get("after")))
+    query = request.GET.copy()
+    for key in ("before", "after"):
+        query.pop(key, None)
+    context = {
+        "form": form,
+        "valid": valid,
+        "page": page,
+        "filter_query": query.urlencode(),
+        "filter_items": [(k, v) for k, v in query.items() if v],
+        "latest": services.latest_verification(),
+        "tip": services.tip_seq(),
+        "bound": services.PAGE_VERIFY_BOUND,
+        "formats": FORMATS,
+    }
+    return render(request, "audit/events.html", context)
+
+
+@role_required(*READERS)
+@require_GET
+def event(request: HttpRequest, seq: int) -> HttpResponse:
+    """One event, every field, and its link in the chain (hash recomputed on the spot)."""
+    link = selectors.chain_link(seq)
+    if link is None:
+        raise Http404("No such event")
+    details = json.dumps(link.event.details, indent=2, sort_keys=True, ensure_ascii=False)
+    return render(request, "audit/event_detail.html", {"link": link, "ev": link.event, "details": details})
+
+
+@role_required(*READERS)
+@require_POST
+def verify(request: HttpRequest) -> HttpResponse:
+    """Verify now: the whole chain if it is within the page's bound, otherwise its newest
+    ``PAGE_VERIFY_BOUND`` events (the hourly task walks all of it). Shows the recorded result."""
+    tip = services.tip_seq()
+    bound = services.PAGE_VERIFY_BOUND
+    from_seq = max(1, tip - bound + 1)
+    scope = "full" if from_seq == 1 else f"newest {bound} events"
+    result, recorded = services.verify_and_record(actor=request.user, from_seq=from_seq, scope=scope)
+    if result.ok:
+        messages.success(request, f"Integrity verified: {result.checked} events ({scope}), no break.")
+    else:
+        messages.error(request, f"Integrity FAILED: {result.broken}")
+    return redirect("audit:event", seq=recorded.seq)
+
+
+@role_required(*READERS)  # type: ignore[type-var]  # a streaming response is not an HttpResponse subclass
+@require_POST
+def export(request: HttpRequest) -> HttpResponseBase:
+    """Download the filtered trail as JSON Lines or CSV (streamed; recorded as audit.exported)."""
+    fmt = request.POST.get("format", "")
+    form = EventFilterForm(request.POST)
+    if fmt not in FORMATS or not form.is_valid():
+        messages.error(request, "Choose JSON Lines or CSV and a valid filter to export.")
+        return redirect("audit:events")
+    _, chunks = services.export_events(actor=request.user, flt=form.to_filter(), fmt=fmt, via="page")
+    response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="enclave-audit-{stamp}.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return response
