@@ -98,9 +98,15 @@ def build_world(users: int, workspaces: int, requests: int) -> dict[str, Any]:
     AccessRequest.objects.bulk_create(
         [
             AccessRequest(
-                requester=w.owner, dataset=dataset, workspace=w, policy=dataset.policy, justification="Quarterly model",
-                duration_hours=24, approver_group=dataset.policy.approver_group, approvals_required=1,
-            )  # fmt: skip
+                requester=w.owner,
+                dataset=dataset,
+                workspace=w,
+                policy=dataset.policy,
+                justification="Quarterly model",
+                duration_hours=24,
+                approver_group=dataset.policy.approver_group,
+                approvals_required=1,
+            )
             for w in aws_ws
         ],
         batch_size=2000,
@@ -230,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
 
         connections.close_all()
         env = {**os.environ, "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING", "DB_CONN_MAX_AGE": "600"}
-        server = subprocess.Popen(  # noqa: S603 - fixed argv
+        server = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "portal.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
              "--workers", "2", "--threads", "4", "--log-level", "warning"],
             cwd=ROOT, env=env,

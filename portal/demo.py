@@ -4,6 +4,7 @@ with no role), with a local password usable only while ENCLAVE_LOCAL_LOGIN is on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -40,9 +41,9 @@ DEMO_USERS = (
 
 
 @transaction.atomic
-def seed_users() -> dict[str, object]:
+def seed_users() -> dict[str, Any]:
     """Create or refresh the demo users; idempotent (roles re-synced, password reset)."""
-    users: dict[str, object] = {}
+    users: dict[str, Any] = {}
     user_model = get_user_model()
     for demo in DEMO_USERS:
         user, created = user_model.objects.get_or_create(

@@ -45,7 +45,7 @@ def remove_trigger(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 def seed_head(apps, schema_editor):  # type: ignore[no-untyped-def]
     head = apps.get_model("audit", "AuditChainHead")
-    head.objects.get_or_create(id=1, defaults={"last_seq": 0, "last_hash": "0" * 64})
+    head.objects.get_or_create(id=1)
 
 
 class Migration(migrations.Migration):

@@ -65,14 +65,15 @@ def test_every_variable_compose_sets_is_one_the_settings_read():
 def test_compose_points_the_app_at_postgres_redis_and_the_mail_catcher():
     env = SERVICES["web"]["environment"]
     assert env["ENCLAVE_ENV"] == "production"
-    assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env["DATABASE_URL"]
+    assert env["DATABASE_URL"].startswith("postgres://")
+    assert "@postgres:5432/" in env["DATABASE_URL"]
     assert env["REDIS_URL"].startswith("redis://redis:6379")
     assert env["EMAIL_URL"].startswith("smtp://mailcatcher:")
     assert SERVICES["worker"]["environment"] == env == SERVICES["beat"]["environment"]
 
 
 def test_no_secret_is_committed_in_compose():
-    for service in APP_SERVICES + ("postgres",):
+    for service in (*APP_SERVICES, "postgres"):
         for key, value in SERVICES[service]["environment"].items():
             if re.search(r"SECRET|PASSWORD|TOKEN", key) or "PASSWORD" in str(value):
                 assert "${" in str(value), f"{service}.{key} must come from the environment, not the file"

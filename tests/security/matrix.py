@@ -50,8 +50,12 @@ def everyone(status: int, *, anonymous: int = 302, **kw: Any) -> Expect:
 
 
 def only(*, anonymous: int = 302, ok: int = 200, denied: int = 403, roles: tuple[str, ...], **kw: Any) -> Expect:
-    statuses = {r: (ok if r in roles else denied) for r in ("data_scientist", "approver", "catalog_admin", "auditor")}
-    return Expect(anonymous, **statuses, **kw)
+    def status(role: str) -> int:
+        return ok if role in roles else denied
+
+    return Expect(
+        anonymous, status("data_scientist"), status("approver"), status("catalog_admin"), status("auditor"), **kw
+    )
 
 
 def build_world() -> SimpleNamespace:
@@ -72,12 +76,12 @@ def build_world() -> SimpleNamespace:
         "catalog_admin": UserFactory(username="m.admin", roles=["catalog_admin"]),
         "auditor": UserFactory(username="m.auditor", roles=["auditor"]),
     }
-    owner = UserFactory(username="m.owner", roles=["data_scientist"])
-    template = TemplateFactory(slug="m-template", created_by=users["catalog_admin"])
-    version = TemplateVersionFactory(template=template, number=1, status="published")
-    workspace = WorkspaceFactory(owner=owner, template_version=version, state="running")
+    owner: Any = UserFactory(username="m.owner", roles=["data_scientist"])
+    template: Any = TemplateFactory(slug="m-template", created_by=users["catalog_admin"])
+    version: Any = TemplateVersionFactory(template=template, number=1, status="published")
+    workspace: Any = WorkspaceFactory(owner=owner, template_version=version, state="running")
     token, _ = issue_token(owner, name="owner's token", days=7)
-    dataset = DatasetFactory(slug="m-dataset")
+    dataset: Any = DatasetFactory(slug="m-dataset")
 
     def pending_request(why: str) -> AccessRequest:
         return AccessRequest.objects.create(
@@ -102,7 +106,8 @@ def build_world() -> SimpleNamespace:
 
     return SimpleNamespace(
         users=users, owner=owner, template=template, version=version, workspace=workspace, token=token,
-        dataset=dataset, request=access_request, to_deny=to_deny, to_revoke=to_revoke, grant=grant, event=event, review_token=review_token(access_request),
+        dataset=dataset, request=access_request, to_deny=to_deny, to_revoke=to_revoke, grant=grant, event=event,
+        review_token=review_token(access_request),
     )  # fmt: skip
 
 
@@ -122,8 +127,8 @@ def _req(w: Any) -> dict[str, Any]:
     return {"pk": w.request.pk}
 
 
-ADMIN_READ = dict(roles=("catalog_admin", "auditor"))
-SCIENTIST = dict(roles=("data_scientist",))
+ADMIN_READERS = ("catalog_admin", "auditor")
+SCIENTISTS = ("data_scientist",)
 
 # Anonymous API callers get 401 (token or session authentication challenge).
 _ENTRIES: dict[str, Expect] = {
@@ -135,21 +140,21 @@ _ENTRIES: dict[str, Expect] = {
     "api-schema": everyone(200, anonymous=401),
     # catalog pages
     "workspaces:catalog": everyone(200),
-    "workspaces:admin_templates": only(**ADMIN_READ),
-    "workspaces:admin_template": only(**ADMIN_READ, kwargs=_tpl),
-    "workspaces:admin_version": only(**ADMIN_READ, kwargs=_ver),
-    "workspaces:admin_version_diff": only(**ADMIN_READ, kwargs=_tpl),
-    "workspaces:admin_baseline": only(**ADMIN_READ),
-    "workspaces:admin_prices": only(**ADMIN_READ),
-    "workspaces:admin_quotas": only(**ADMIN_READ),
+    "workspaces:admin_templates": only(roles=ADMIN_READERS),
+    "workspaces:admin_template": only(roles=ADMIN_READERS, kwargs=_tpl),
+    "workspaces:admin_version": only(roles=ADMIN_READERS, kwargs=_ver),
+    "workspaces:admin_version_diff": only(roles=ADMIN_READERS, kwargs=_tpl),
+    "workspaces:admin_baseline": only(roles=ADMIN_READERS),
+    "workspaces:admin_prices": only(roles=ADMIN_READERS),
+    "workspaces:admin_quotas": only(roles=ADMIN_READERS),
     "workspaces:admin_template_create": only(roles=("catalog_admin",)),
     "workspaces:admin_template_edit": only(roles=("catalog_admin",), kwargs=_tpl),
     "workspaces:admin_version_publish": only(roles=("catalog_admin",), ok=302, method="POST", kwargs=_ver),
     "workspaces:admin_version_retire": only(roles=("catalog_admin",), ok=302, method="POST", kwargs=_ver),
     # workspaces: someone else's workspace is a 404 for a scientist, read-only for admins/auditors
-    "workspaces:my_workspaces": only(**SCIENTIST),
-    "workspaces:my_workspaces_rows": only(**SCIENTIST),
-    "workspaces:request": only(**SCIENTIST, kwargs=_tpl),
+    "workspaces:my_workspaces": only(roles=SCIENTISTS),
+    "workspaces:my_workspaces_rows": only(roles=SCIENTISTS),
+    "workspaces:request": only(roles=SCIENTISTS, kwargs=_tpl),
     "workspaces:detail": Expect(302, 404, 403, 200, 200, kwargs=_ws),
     "workspaces:detail_live": Expect(302, 404, 403, 200, 200, kwargs=_ws),
     "workspaces:open": Expect(302, 404, 403, 404, 404, method="POST", kwargs=_ws),
@@ -157,10 +162,10 @@ _ENTRIES: dict[str, Expect] = {
     "workspaces:start": Expect(302, 404, 403, 404, 404, method="POST", kwargs=_ws),
     "workspaces:delete": Expect(302, 404, 403, 404, 404, method="POST", kwargs=_ws),
     "workspaces:retry": Expect(302, 404, 403, 404, 404, method="POST", kwargs=_ws),
-    "workspaces:fleet": only(**ADMIN_READ),
+    "workspaces:fleet": only(roles=ADMIN_READERS),
     # approvals
-    "approvals:my_requests": only(**SCIENTIST),
-    "approvals:new_request": only(**SCIENTIST),
+    "approvals:my_requests": only(roles=SCIENTISTS),
+    "approvals:new_request": only(roles=SCIENTISTS),
     "approvals:request_detail": Expect(302, 404, 200, 200, 200, kwargs=_req),
     "approvals:withdraw": Expect(302, 404, 403, 403, 403, method="POST", kwargs=_req),
     "approvals:inbox": only(roles=("approver",)),
@@ -169,16 +174,16 @@ _ENTRIES: dict[str, Expect] = {
         roles=("approver", "catalog_admin"), ok=302, method="POST", kwargs=lambda w: {"pk": w.to_revoke.pk}
     ),
     "approvals:review_link": everyone(302, kwargs=lambda w: {"token": w.review_token}),
-    "approvals:datasets": only(**ADMIN_READ),
+    "approvals:datasets": only(roles=ADMIN_READERS),
     "approvals:dataset_create": only(roles=("catalog_admin",)),
     "approvals:dataset_edit": only(roles=("catalog_admin",), kwargs=lambda w: {"slug": w.dataset.slug}),
     "approvals:policy_create": only(roles=("catalog_admin",)),
     "approvals:policy_edit": only(roles=("catalog_admin",), kwargs=lambda w: {"pk": w.dataset.policy.pk}),
     # audit
-    "audit:events": only(**ADMIN_READ),
-    "audit:event": only(**ADMIN_READ, kwargs=lambda w: {"seq": w.event.seq}),
-    "audit:verify": only(**ADMIN_READ, method="POST", ok=302),
-    "audit:export": only(**ADMIN_READ, method="POST", extra={"data": {"format": "jsonl"}}),
+    "audit:events": only(roles=ADMIN_READERS),
+    "audit:event": only(roles=ADMIN_READERS, kwargs=lambda w: {"seq": w.event.seq}),
+    "audit:verify": only(roles=ADMIN_READERS, method="POST", ok=302),
+    "audit:export": only(roles=ADMIN_READERS, method="POST", extra={"data": {"format": "jsonl"}}),
     # API
     "template-list": everyone(200, anonymous=401),
     "template-detail": everyone(200, anonymous=401, kwargs=_tpl),
@@ -186,10 +191,10 @@ _ENTRIES: dict[str, Expect] = {
     "template-version": Expect(401, 404, 404, 200, 200, kwargs=_ver),
     "template-publish": Expect(401, 404, 404, 409, 403, method="POST", kwargs=_ver),
     "template-retire": Expect(401, 404, 404, 200, 403, method="POST", kwargs=_ver),
-    "catalog-baseline": only(anonymous=401, **ADMIN_READ),
-    "catalog-prices": only(anonymous=401, **ADMIN_READ),
-    "catalog-quotas": only(anonymous=401, **ADMIN_READ),
-    "workspace-list": only(anonymous=401, **SCIENTIST),
+    "catalog-baseline": only(anonymous=401, roles=ADMIN_READERS),
+    "catalog-prices": only(anonymous=401, roles=ADMIN_READERS),
+    "catalog-quotas": only(anonymous=401, roles=ADMIN_READERS),
+    "workspace-list": only(anonymous=401, roles=SCIENTISTS),
     "workspace-detail": Expect(401, 404, 403, 403, 403, kwargs=_ws),
     "workspace-open": Expect(401, 404, 403, 403, 403, method="POST", kwargs=_ws),
     "workspace-stop": Expect(401, 404, 403, 403, 403, method="POST", kwargs=_ws),

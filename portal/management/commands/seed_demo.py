@@ -25,7 +25,7 @@ class Command(BaseCommand):
             for module in ("audit.schedules", "workspaces.schedules", "approvals.schedules"):
                 import_module(module).ensure_schedules()
             record(action=Action.DEMO_SEEDED, system_actor="system:seed_demo", details={"users": sorted(users)})
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Local demo logins (password: %s):" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Local demo logins (password: {DEMO_PASSWORD}):"))
         for demo in DEMO_USERS:
             roles = ", ".join(r.label for r in demo.roles) or "no role (shows the no-access page)"
             self.stdout.write(f"  {demo.username:<15} {roles}")
