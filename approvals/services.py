@@ -627,9 +627,11 @@ def withdraw_request(actor: Any, req: AccessRequest | str) -> AccessRequest:
                 locked.ended_at = timezone.now()
                 _move(locked, locked.withdraw, Action.ACCESS_REQUEST_WITHDRAWN, actor=actor)
                 if locked.kind == RequestKind.WORKSPACE:
-                    # TODO(workspaces): a withdrawn workspace approval leaves the workspace pending_approval
-                    # until its owner deletes it; workspaces exposes no owner "cancel" service yet.
-                    pass
+                    from workspaces import services as workspace_services
+
+                    workspace_services.cancel_workspace_request(
+                        locked.workspace, reason="The requester withdrew the approval request.", actor=actor
+                    )
             elif locked.state in (R.APPROVED, R.ACTIVE) and locked.kind == RequestKind.DATASET:
                 _revoke(actor, locked, "given back by the requester")
             else:
@@ -828,7 +830,7 @@ def follow_up(now: datetime | None = None) -> dict[str, int]:
     counts = {"reminded": 0, "escalated": 0, "timed_out": 0, "warned": 0}
     pending = AccessRequest.objects.filter(state=R.PENDING)
     timeout = now - _hours("ENCLAVE_APPROVAL_TIMEOUT_HOURS", 120)
-    for request_id in pending.filter(kind=RequestKind.DATASET, created_at__lte=timeout).values_list("pk", flat=True):
+    for request_id in pending.filter(created_at__lte=timeout).values_list("pk", flat=True):
         counts["timed_out"] += _time_out(request_id, timeout)
     escalate = now - _hours("ENCLAVE_APPROVAL_ESCALATE_AFTER_HOURS", 48)
     for request_id in pending.filter(created_at__lte=escalate, escalated_at__isnull=True).values_list("pk", flat=True):
@@ -867,6 +869,15 @@ def _time_out(request_id: Any, cutoff: datetime) -> int:
             return 0
         req.ended_at = timezone.now()
         _move(req, req.time_out, Action.ACCESS_REQUEST_TIMED_OUT, system_actor="task:approvals.follow_up")
+        if req.kind == RequestKind.WORKSPACE:
+            from workspaces import services as workspace_services
+
+            hours = int(getattr(settings, "ENCLAVE_APPROVAL_TIMEOUT_HOURS", 120))
+            workspace_services.cancel_workspace_request(
+                req.workspace,
+                reason=f"Nobody decided the approval request within {hours} hours; it timed out.",
+                system_actor="task:approvals.follow_up",
+            )
         notify("timed_out", req)
     return 1
 

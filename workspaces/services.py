@@ -38,7 +38,7 @@ from workspaces.exceptions import (
     WorkspaceUnavailable,
 )
 from workspaces.models import LIVE_STATES, RUNNING_STATES, Template, Workspace, WorkspaceState
-from workspaces.permissions import can_operate, can_request
+from workspaces.permissions import can_operate, can_request, is_owner
 from workspaces.specs import SpecInvalid, parse_spec
 
 S = WorkspaceState
@@ -107,6 +107,7 @@ def _move(
     outcome: Outcome = Outcome.SUCCESS,
     details: dict[str, Any] | None = None,
     args: tuple[Any, ...] = (),
+    system_actor: str = "",
 ) -> None:
     """Apply one declared transition, keep the bookkeeping fields right, save, and audit it.
 
@@ -134,6 +135,7 @@ def _move(
         target=ws,
         outcome=outcome,
         details={"from": before, "to": after, **(details or {})},
+        system_actor=system_actor,
     )
 
 
@@ -340,6 +342,35 @@ def reject_workspace(ws: Workspace, actor: Any, reason: str) -> Workspace:
         if ws.state != S.PENDING_APPROVAL:
             raise InvalidTransition(f"The workspace is {ws.get_state_display().lower()}, not pending approval.")
         _move(ws, ws.reject, Action.WORKSPACE_REJECTED, actor=actor, details={"reason": reason})
+    return ws
+
+
+def cancel_workspace_request(ws: Workspace, *, reason: str, actor: Any = None, system_actor: str = "") -> Workspace:
+    """End a workspace request whose approval will never come: pending approval → rejected.
+
+    Called by the approvals app when the workspace's approval item is withdrawn by its
+    requester (``actor`` is then the owner) or times out (``actor`` is ``None``: the system,
+    named by ``system_actor``). Without it the workspace would sit in pending approval,
+    counting against its owner's running quota, with nobody able to move it on. Only the
+    owner or the system may cancel — never another user. The reason is audited with the
+    move. A workspace no longer pending approval (approved meanwhile, deleted by its owner)
+    is left as it is, so a late or repeated call changes nothing.
+    """
+    if actor is not None and not is_owner(actor, ws):
+        raise _deny(actor, ws, "cancel")
+    reason = (reason or "").strip() or "the approval request was closed"
+    with transaction.atomic():
+        ws = _lock(ws.pk)
+        if ws.state != S.PENDING_APPROVAL:
+            return ws
+        _move(
+            ws,
+            ws.reject,
+            Action.WORKSPACE_REQUEST_CANCELLED,
+            actor=actor,
+            details={"reason": reason},
+            system_actor=system_actor,
+        )
     return ws
 
 

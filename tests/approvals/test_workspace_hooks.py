@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,8 +11,9 @@ from django.test import Client
 from django.urls import reverse
 
 from approvals import services as approval_services
-from approvals.exceptions import NotAllowed
+from approvals.exceptions import AlreadyDecided, NotAllowed
 from approvals.models import AccessRequest
+from audit.models import AuditEvent
 from tests.approvals.conftest import TaskQueue, make_user
 from tests.factories import TemplateVersionFactory
 from workspaces import services as workspace_services
@@ -83,3 +85,46 @@ def test_a_restricted_workspace_needs_two_approvers(
     approval_services.approve_request(make_user(username="bea.approver", roles=["approver"]), req)
     ws.refresh_from_db()
     assert ws.state == "approved"
+
+
+def test_withdrawing_the_approval_request_cancels_the_workspace(
+    scientist: Any, pending_workspace: Any, workspace_tasks: list[str], queue: TaskQueue
+) -> None:
+    req = AccessRequest.objects.get(workspace=pending_workspace)
+    approval_services.withdraw_request(scientist, req)
+    pending_workspace.refresh_from_db()
+    assert pending_workspace.state == "rejected"
+    assert AccessRequest.objects.get(pk=req.pk).state == "withdrawn"
+    event = AuditEvent.objects.get(action="workspace.request_cancelled", target_id=str(pending_workspace.pk))
+    assert event.actor == scientist
+    assert "withdrew" in event.details["reason"]
+    assert workspace_tasks == []
+
+
+def test_an_approval_request_nobody_decides_times_out_and_cancels_the_workspace(
+    settings: Any, pending_workspace: Any, workspace_tasks: list[str], queue: TaskQueue
+) -> None:
+    settings.ENCLAVE_APPROVAL_TIMEOUT_HOURS = 3
+    req = AccessRequest.objects.get(workspace=pending_workspace)
+    assert approval_services.follow_up(req.created_at + timedelta(hours=2))["timed_out"] == 0
+    assert approval_services.follow_up(req.created_at + timedelta(hours=4))["timed_out"] == 1
+    pending_workspace.refresh_from_db()
+    assert pending_workspace.state == "rejected"
+    assert AccessRequest.objects.get(pk=req.pk).state == "timed_out"
+    event = AuditEvent.objects.get(action="workspace.request_cancelled", target_id=str(pending_workspace.pk))
+    assert (event.actor, event.actor_label) == (None, "task:approvals.follow_up")
+    assert "3 hours" in event.details["reason"]
+    assert workspace_tasks == []
+
+
+def test_a_late_approval_after_the_time_out_builds_nothing(
+    settings: Any, pending_workspace: Any, approver: Any, workspace_tasks: list[str], queue: TaskQueue
+) -> None:
+    settings.ENCLAVE_APPROVAL_TIMEOUT_HOURS = 1
+    req = AccessRequest.objects.get(workspace=pending_workspace)
+    approval_services.follow_up(req.created_at + timedelta(hours=2))
+    with pytest.raises(AlreadyDecided):
+        approval_services.approve_request(approver, req, "late")
+    pending_workspace.refresh_from_db()
+    assert pending_workspace.state == "rejected"
+    assert workspace_tasks == []

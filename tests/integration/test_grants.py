@@ -1,7 +1,9 @@
 """Data-access grants end to end: the services on the web side, a real Celery worker over Redis
-and PostgreSQL, and the AWS stand-in (moto) over real HTTP. Approval puts a time-bound policy on
-the workspace role; the expiry task (given a ``now`` past the expiry, since the worker is another
-process and cannot share a frozen clock) removes it and expires the request."""
+and PostgreSQL, and the cloud stand-ins over real HTTP. On AWS (moto) approval puts a time-bound
+policy on the workspace role; on Azure (the fake ARM) it assigns Storage Blob Data Reader at the
+dataset's storage scope to the compute instance's managed identity. The expiry task (given a
+``now`` past the expiry, since the worker is another process and cannot share a frozen clock)
+removes either and expires the request."""
 
 from __future__ import annotations
 
@@ -18,7 +20,10 @@ from approvals.models import AccessRequest, Grant
 from approvals.tasks import expire_grants
 from audit.models import AuditEvent
 from tests.approvals.conftest import make_dataset, make_user, make_workspace
+from tests.factories import azureml_spec
 from tests.fixtures.celery_worker import wait_for
+from workspaces import services as workspace_services
+from workspaces.backends.azureml import STORAGE_BLOB_DATA_READER, AzureMLBackend
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -34,10 +39,12 @@ def _worker_env(pid: int) -> dict[str, str]:
 
 @pytest.fixture
 def grant_worker(aws_stand_in: Any, fake_arm: Any, celery_worker: Any) -> Any:
-    """The session's worker, checked to talk to this session's AWS stand-in."""
+    """The session's worker, checked to talk to this session's AWS stand-in and fake ARM."""
     env = _worker_env(celery_worker.proc.pid) if os.path.exists(f"/proc/{celery_worker.proc.pid}") else {}
     if env and env.get("ENCLAVE_AWS_ENDPOINT_URL") != aws_stand_in.url:
         pytest.fail("the Celery worker started before the AWS stand-in: request aws_stand_in before celery_worker")
+    if env and env.get("ENCLAVE_AZURE_ARM_ENDPOINT") != fake_arm.url:
+        pytest.fail("the Celery worker started before the fake ARM: request fake_arm before celery_worker")
     return celery_worker
 
 
@@ -111,3 +118,124 @@ def test_a_denied_request_never_reaches_the_role(world: Any, grant_worker: Any, 
     )
     assert policies(clean_aws) == []
     assert not Grant.objects.filter(request=req).exists()
+
+
+# --- Azure: a role assignment at the dataset's storage scope ---------------------------------------
+
+AZURE_SUBSCRIPTION = "5f1c2a3b-0000-4000-8000-000000000001"
+AZURE_SCOPE = (
+    f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts"
+    "/stenclavecards/blobServices/default/containers/cards-2025"
+)
+
+
+def assignments(fake_arm: Any) -> list[dict[str, Any]]:
+    with fake_arm.state.lock:
+        return [dict(a["properties"]) for a in fake_arm.state.role_assignments.values()]
+
+
+def set_identity(fake_arm: Any, compute_name: str, identity: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Take away (``None``) or give back the compute's managed identity; returns the one it had."""
+    with fake_arm.state.lock:
+        (compute,) = [c for c in fake_arm.state.computes.values() if c.resource["name"] == compute_name]
+        before = compute.resource.pop("identity", None)
+        if identity is not None:
+            compute.resource["identity"] = identity
+        return before
+
+
+@pytest.fixture
+def azure_world(transactional_db: Any, azure_backend: AzureMLBackend) -> Any:
+    """An approver, and a scientist's running Azure workspace whose compute instance exists in the fake ARM,
+    with a pending request to read a confidential dataset held in an Azure storage container."""
+    scientist = make_user(username="int.azure.scientist", roles=["data_scientist"])
+    approver = make_user(username="int.azure.approver", roles=["approver"])
+    ws = make_workspace(
+        owner=scientist, state="running", data_classification="confidential",
+        template_version__template__provider="azure_ml",
+        template_version__spec=azureml_spec(subscription_id=AZURE_SUBSCRIPTION),
+    )  # fmt: skip
+    ref = azure_backend.provision(workspace_services.build_spec(ws))
+    ws.cloud_ref = ref.to_json()
+    ws.save(update_fields=["cloud_ref"])
+    dataset = make_dataset(slug="cards-2025-azure", provider="azure_ml", location=AZURE_SCOPE)
+    req = services.request_access(scientist, dataset, ws, "Fraud model retraining for Q3.", 2)
+    return approver, req, ws
+
+
+def test_approval_assigns_blob_reader_to_the_compute_identity_and_expiry_removes_it(
+    azure_world: Any, grant_worker: Any, clean_fake_arm: Any
+) -> None:
+    approver, req, ws = azure_world
+    principal_id = ws.cloud_ref["extra"]["principal_id"]
+    services.approve_request(approver, req, "Fine for Q3.")
+
+    wait_for(
+        lambda: state_of(req) == "active", timeout=60, what=f"the grant to be active\n{grant_worker.log()[-3000:]}"
+    )
+    grant = Grant.objects.get(request=req)
+    (assignment,) = assignments(clean_fake_arm)
+    assert assignment["principalId"] == principal_id
+    assert assignment["principalType"] == "ServicePrincipal"
+    assert assignment["scope"] == AZURE_SCOPE
+    assert assignment["roleDefinitionId"] == (
+        f"/subscriptions/{AZURE_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/"
+        f"{STORAGE_BLOB_DATA_READER}"
+    )
+    assert grant.grant_ref["details"]["scope"] == AZURE_SCOPE
+    assert grant.grant_ref["details"]["principal_id"] == principal_id
+
+    expire_grants.delay((grant.expires_at + timedelta(seconds=1)).isoformat())  # the beat task, run by the worker
+
+    wait_for(lambda: not assignments(clean_fake_arm), timeout=60, what="the role assignment to be removed")
+    wait_for(
+        lambda: Grant.objects.filter(pk=grant.pk, status="removed").exists(),
+        timeout=30,
+        what="the grant marked removed",
+    )
+    assert state_of(req) == "expired"
+    assert clean_fake_arm.requests(method="DELETE", path_contains=grant.grant_ref["details"]["assignment_name"])
+    actions = list(
+        AuditEvent.objects.filter(target_id__in=[str(req.pk), str(grant.pk)])
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
+    assert actions == [
+        "access_request.requested", "access_request.approval_recorded", "access_request.approved",
+        "grant.applied", "grant.expired", "grant.removed",
+    ]  # fmt: skip
+
+
+def test_a_grant_made_before_the_compute_has_an_identity_is_retried_until_it_applies(
+    azure_world: Any, grant_worker: Any, clean_fake_arm: Any
+) -> None:
+    approver, req, ws = azure_world
+    # Azure assigns a compute's managed identity some time after creating it: until then the
+    # portal has no principal id recorded and Azure shows none.
+    ws.cloud_ref = {**ws.cloud_ref, "extra": {k: v for k, v in ws.cloud_ref["extra"].items() if k != "principal_id"}}
+    ws.save(update_fields=["cloud_ref"])
+    identity = set_identity(clean_fake_arm, ws.resource_name, None)
+    assert identity is not None
+
+    services.approve_request(approver, req, "Fine for Q3.")
+
+    failed = wait_for(
+        lambda: AuditEvent.objects.filter(action="grant.apply_failed").first(),
+        timeout=60,
+        what=f"the first attempt to fail\n{grant_worker.log()[-3000:]}",
+    )
+    assert failed.details["code"] == "conflict"
+    assert failed.details["will_retry"] is True
+    assert "no managed identity yet" in failed.details["message"]
+    assert state_of(req) == "approved"
+    assert assignments(clean_fake_arm) == []
+
+    set_identity(clean_fake_arm, ws.resource_name, identity)  # Azure finishes assigning it
+
+    wait_for(
+        lambda: state_of(req) == "active", timeout=60, what=f"the retried grant to apply\n{grant_worker.log()[-3000:]}"
+    )
+    (assignment,) = assignments(clean_fake_arm)
+    assert assignment["principalId"] == identity["principalId"]
+    assert assignment["scope"] == AZURE_SCOPE
+    assert Grant.objects.get(request=req).last_error == ""

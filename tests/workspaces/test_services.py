@@ -204,6 +204,64 @@ def test_requester_cannot_approve_their_own_workspace(request_kwargs, approval_t
     assert AuditEvent.objects.filter(action="access.denied", actor=both).exists()
 
 
+def test_a_pending_workspace_cancelled_by_the_system_is_rejected_with_the_reason(
+    scientist, request_kwargs, approval_template, task_queue
+):
+    ws = services.request_workspace(scientist, **{**request_kwargs, "template_slug": "sm-restricted"})
+    services.cancel_workspace_request(ws, reason="Nobody decided in time.", system_actor="task:approvals.follow_up")
+    ws.refresh_from_db()
+    assert ws.state == "rejected"
+    assert task_queue.sent == []
+    event = AuditEvent.objects.filter(action="workspace.request_cancelled", target_id=str(ws.pk)).get()
+    assert (event.actor, event.actor_label) == (None, "task:approvals.follow_up")
+    assert event.details["from"] == "pending_approval"
+    assert event.details["to"] == "rejected"
+    assert event.details["reason"] == "Nobody decided in time."
+
+
+def test_its_owner_can_cancel_their_pending_workspace_request(scientist, request_kwargs, approval_template, task_queue):
+    ws = services.request_workspace(scientist, **{**request_kwargs, "template_slug": "sm-restricted"})
+    services.cancel_workspace_request(ws, reason="Withdrawn.", actor=scientist)
+    ws.refresh_from_db()
+    assert ws.state == "rejected"
+    assert AuditEvent.objects.get(action="workspace.request_cancelled").actor == scientist
+
+
+def test_nobody_else_can_cancel_a_pending_workspace_request(
+    scientist, other_scientist, request_kwargs, approval_template, task_queue
+):
+    ws = services.request_workspace(scientist, **{**request_kwargs, "template_slug": "sm-restricted"})
+    with pytest.raises(WorkspaceNotFound):
+        services.cancel_workspace_request(ws, reason="not mine", actor=other_scientist)
+    ws.refresh_from_db()
+    assert ws.state == "pending_approval"
+    assert AuditEvent.objects.filter(action="access.denied", actor=other_scientist, target_id=str(ws.pk)).exists()
+    assert not AuditEvent.objects.filter(action="workspace.request_cancelled").exists()
+
+
+def test_cancelling_a_workspace_no_longer_pending_approval_changes_nothing(
+    scientist, approver, request_kwargs, approval_template, task_queue
+):
+    ws = services.request_workspace(scientist, **{**request_kwargs, "template_slug": "sm-restricted"})
+    services.approve_workspace(ws, approver)
+    services.cancel_workspace_request(ws, reason="too late", system_actor="task:approvals.follow_up")
+    ws.refresh_from_db()
+    assert ws.state == "approved"
+    assert not AuditEvent.objects.filter(action="workspace.request_cancelled").exists()
+
+
+def test_a_cancelled_workspace_request_frees_the_running_quota(
+    scientist, request_kwargs, approval_template, task_queue
+):
+    RoleQuota.objects.create(role="data_scientist", max_running=1, max_total=3)
+    ws = services.request_workspace(scientist, **{**request_kwargs, "template_slug": "sm-restricted"})
+    with pytest.raises(QuotaExceeded):
+        services.request_workspace(scientist, **{**request_kwargs, "template_slug": "sm-restricted", "name": "two"})
+    services.cancel_workspace_request(ws, reason="Withdrawn.", actor=scientist)
+    again = services.request_workspace(scientist, **{**request_kwargs, "template_slug": "sm-restricted", "name": "two"})
+    assert again.state == "pending_approval"
+
+
 # --- the owner's actions --------------------------------------------------------------------
 
 
