@@ -207,7 +207,8 @@ def test_idp_asserted_mfa_is_remembered_in_the_session(client, sso_login, oidc_i
     assert client.get("/profile/").status_code == 200  # no detour to MFA setup
 
 
-def test_an_approver_without_mfa_at_the_idp_is_sent_to_totp_setup_and_it_is_audited(client, sso_login):
+def test_an_approver_without_mfa_at_the_idp_is_sent_to_totp_setup_and_it_is_audited(client, sso_login, oidc_idp):
+    oidc_idp.idp.set_amr("alex.approver", ["pwd"])
     sso_login(client, "alex.approver")
 
     assert client.session[IDP_MFA_SESSION_KEY] is False
