@@ -11,39 +11,14 @@ unless ``--keep`` is given. Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from benchmarks._scratch import postgres_url_or_exit, scratch_database
 
 TARGET_APPEND = 5_000
 TARGET_VERIFY = 200_000
-
-
-def _scratch_url(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def _recreate_database(url: str, name: str, *, drop_only: bool = False) -> None:
-    import psycopg
-    from psycopg import sql
-
-    admin_url = _scratch_url(url, "postgres").replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        if not drop_only:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def _setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
 
 
 def _rate(count: int, seconds: float) -> float:
@@ -91,22 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
     args = parser.parse_args(argv)
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        print("DATABASE_URL must point at a PostgreSQL server (the scratch database is created there)", file=sys.stderr)
-        return 2
-    if args.database in {"postgres", "template0", "template1", urlsplit(url).path.lstrip("/")}:
-        print(f"refusing to use {args.database!r} as the scratch database", file=sys.stderr)
-        return 2
-
-    _recreate_database(url, args.database)
-    try:
-        _setup_django(_scratch_url(url, args.database))
-        from django.core.management import call_command
-        from django.db import connection
-
-        call_command("migrate", verbosity=0, interactive=False)
+    url = postgres_url_or_exit()
+    with scratch_database(url, args.database, keep=args.keep):
         from django.contrib.auth import get_user_model
+        from django.db import connection
 
         from audit.verification import verify_chain
         from portal.roles import Role, role_group
@@ -137,12 +100,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label:<36} {rate:>11,.0f} events/s   ({verdict} target {target:,})")
         print(f"verified {result.checked:,} events in {verify:.2f} s, chain tip #{result.last_seq}")
         return 0
-    finally:
-        if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            _recreate_database(url, args.database, drop_only=True)
 
 
 if __name__ == "__main__":

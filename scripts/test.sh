@@ -34,6 +34,6 @@ echo "==> lint (ruff) and types (mypy)"
 echo "==> tests on ${DATABASE_URL:-SQLite} (Redis: ${REDIS_URL:-none})"
 .venv/bin/python -m pytest "$@"
 
-echo "==> the database-agnostic core again on SQLite (audit chain, services, security)"
-DATABASE_URL="sqlite:///:memory:" REDIS_URL="" .venv/bin/python -m pytest -m "not integration and not browser and not sso" \
+echo "==> the database-agnostic core again on SQLite, the embedded default (PostgreSQL-only tests ran above)"
+DATABASE_URL="sqlite:///:memory:" REDIS_URL="" ENCLAVE_REQUIRE_SERVICES=0 .venv/bin/python -m pytest -m "not integration and not browser and not sso" \
   tests/audit tests/security -q "$@"
