@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -44,6 +44,7 @@ from approvals.models import (
     validate_location,
 )
 from audit.actions import Action, Outcome
+from audit.diffing import changes
 from audit.services import Target, record, record_denied
 from portal.api_errors import DomainError
 from portal.roles import Role, role_group
@@ -52,6 +53,7 @@ from workspaces.models import Classification, Workspace, WorkspaceState
 
 R = RequestState
 G = GrantStatus
+CatalogRow = TypeVar("CatalogRow", Dataset, ApprovalPolicy)  # the catalog rows edited through the same steps
 DEFAULT_POLICY_NAME = "Standard (one approver)"
 WORKSPACE_POLICY_NAME = "Workspace approval"
 # Workspaces a grant may be attached to: they exist in the cloud with their execution identity.
@@ -193,6 +195,14 @@ def _describe(req: AccessRequest) -> dict[str, Any]:
     return out
 
 
+def _id_and_target(req: AccessRequest | str) -> tuple[Any, Target]:
+    """The id to lock and the audit target of a request given as an object or an id (API and tasks
+    pass ids): a refusal is audited against the request even when it cannot be loaded."""
+    if isinstance(req, AccessRequest):
+        return req.pk, req
+    return req, ("approvals.accessrequest", str(req), "")
+
+
 @contextmanager
 def _audited_refusal(actor: Any, action: Action, target: Target, **details: Any) -> Iterator[None]:
     """Record a refusal (outside any rolled-back transaction) and let it propagate."""
@@ -208,6 +218,42 @@ def _audited_refusal(actor: Any, action: Action, target: Target, **details: Any)
 
 def _others(qs: QuerySet[Any], instance: Model | None) -> QuerySet[Any]:
     return qs.exclude(pk=instance.pk) if instance is not None else qs
+
+
+def _create_audited(
+    model: type[CatalogRow], actor: Any, values: dict[str, Any], *, fields: tuple[str, ...], action: Action
+) -> CatalogRow:
+    """Create a validated catalog row from ``values`` (keys outside ``fields`` are ignored) and audit it
+    with all its fields as ``after``, in one transaction."""
+    with transaction.atomic():
+        row = model._default_manager.create(**{k: v for k, v in values.items() if k in fields})
+        record(action=action, actor=actor, target=row, details={"before": None, "after": _snapshot(row, fields)})
+    return row
+
+
+def _update_audited(
+    model: type[CatalogRow],
+    actor: Any,
+    instance: CatalogRow,
+    values: dict[str, Any],
+    *,
+    fields: tuple[str, ...],
+    validate: Callable[..., None],
+    action: Action,
+) -> CatalogRow:
+    """Edit a catalog row under a row lock: validate the stored values merged with ``values`` (so a
+    partial edit is checked as the whole row it produces), set and save the given fields, and audit
+    the changed fields before and after — all in one transaction, so a refused edit changes nothing."""
+    with transaction.atomic():
+        locked = model._default_manager.select_for_update().get(pk=instance.pk)
+        before = _snapshot(locked, fields)
+        validate({**{f: getattr(locked, f) for f in fields}, **values}, instance=locked)
+        for name, value in values.items():
+            if name in fields:
+                setattr(locked, name, value)
+        locked.save()
+        record(action=action, actor=actor, target=locked, details=changes(before, _snapshot(locked, fields)))
+    return locked
 
 
 def _validate_dataset(values: dict[str, Any], *, instance: Dataset | None) -> None:
@@ -241,15 +287,7 @@ def create_dataset(actor: Any, **values: Any) -> Dataset:
         if values["policy"] is None:
             values["policy"] = default_policy()
         _validate_dataset(values, instance=None)
-        with transaction.atomic():
-            dataset = Dataset.objects.create(**{k: v for k, v in values.items() if k in DATASET_FIELDS})
-            record(
-                action=Action.DATASET_CREATED,
-                actor=actor,
-                target=dataset,
-                details={"before": None, "after": _snapshot(dataset, DATASET_FIELDS)},
-            )
-        return dataset
+        return _create_audited(Dataset, actor, values, fields=DATASET_FIELDS, action=Action.DATASET_CREATED)
 
 
 def update_dataset(actor: Any, dataset: Dataset, **values: Any) -> Dataset:
@@ -258,28 +296,15 @@ def update_dataset(actor: Any, dataset: Dataset, **values: Any) -> Dataset:
     with _audited_refusal(actor, Action.ACCESS_DENIED, dataset):
         if not permissions.can_manage_catalog(actor):
             raise NotAllowed("Only catalog admins manage datasets.")
-        with transaction.atomic():
-            locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
-            before = _snapshot(locked, DATASET_FIELDS)
-            merged = {**{f: getattr(locked, f) for f in DATASET_FIELDS}, **values}
-            _validate_dataset(merged, instance=locked)
-            for name, value in values.items():
-                if name in DATASET_FIELDS:
-                    setattr(locked, name, value)
-            locked.save()
-            after = _snapshot(locked, DATASET_FIELDS)
-            changed = sorted(k for k in after if after[k] != before[k])
-            record(
-                action=Action.DATASET_UPDATED,
-                actor=actor,
-                target=locked,
-                details={
-                    "changed": changed,
-                    "before": {k: before[k] for k in changed},
-                    "after": {k: after[k] for k in changed},
-                },
-            )
-        return locked
+        return _update_audited(
+            Dataset,
+            actor,
+            dataset,
+            values,
+            fields=DATASET_FIELDS,
+            validate=_validate_dataset,
+            action=Action.DATASET_UPDATED,
+        )
 
 
 def _validate_policy(values: dict[str, Any], *, instance: ApprovalPolicy | None) -> None:
@@ -311,15 +336,9 @@ def create_policy(actor: Any, **values: Any) -> ApprovalPolicy:
             raise NotAllowed("Only catalog admins manage approval policies.")
         values.setdefault("second_stage_approvals", 0)
         _validate_policy(values, instance=None)
-        with transaction.atomic():
-            policy = ApprovalPolicy.objects.create(**{k: v for k, v in values.items() if k in POLICY_FIELDS})
-            record(
-                action=Action.APPROVAL_POLICY_CREATED,
-                actor=actor,
-                target=policy,
-                details={"before": None, "after": _snapshot(policy, POLICY_FIELDS)},
-            )
-        return policy
+        return _create_audited(
+            ApprovalPolicy, actor, values, fields=POLICY_FIELDS, action=Action.APPROVAL_POLICY_CREATED
+        )
 
 
 def update_policy(actor: Any, policy: ApprovalPolicy, **values: Any) -> ApprovalPolicy:
@@ -327,28 +346,15 @@ def update_policy(actor: Any, policy: ApprovalPolicy, **values: Any) -> Approval
     with _audited_refusal(actor, Action.ACCESS_DENIED, policy):
         if not permissions.can_manage_catalog(actor):
             raise NotAllowed("Only catalog admins manage approval policies.")
-        with transaction.atomic():
-            locked = ApprovalPolicy.objects.select_for_update().get(pk=policy.pk)
-            before = _snapshot(locked, POLICY_FIELDS)
-            merged = {**{f: getattr(locked, f) for f in POLICY_FIELDS}, **values}
-            _validate_policy(merged, instance=locked)
-            for name, value in values.items():
-                if name in POLICY_FIELDS:
-                    setattr(locked, name, value)
-            locked.save()
-            after = _snapshot(locked, POLICY_FIELDS)
-            changed = sorted(k for k in after if after[k] != before[k])
-            record(
-                action=Action.APPROVAL_POLICY_UPDATED,
-                actor=actor,
-                target=locked,
-                details={
-                    "changed": changed,
-                    "before": {k: before[k] for k in changed},
-                    "after": {k: after[k] for k in changed},
-                },
-            )
-        return locked
+        return _update_audited(
+            ApprovalPolicy,
+            actor,
+            policy,
+            values,
+            fields=POLICY_FIELDS,
+            validate=_validate_policy,
+            action=Action.APPROVAL_POLICY_UPDATED,
+        )
 
 
 # --- requests ------------------------------------------------------------------------------------
@@ -498,9 +504,8 @@ def decide(actor: Any, req: AccessRequest | str, verdict: str, comment: str = ""
     When the policy is satisfied the request is approved and its grant scheduled; a workspace
     request is handed to ``workspaces.services.approve_workspace`` / ``reject_workspace``.
     """
-    request_id = req.pk if isinstance(req, AccessRequest) else req
+    request_id, target = _id_and_target(req)
     comment = (comment or "").strip()
-    target: Target = req if isinstance(req, AccessRequest) else ("approvals.accessrequest", str(req), "")
     with _audited_refusal(actor, Action.ACCESS_REQUEST_DECISION_REFUSED, target, verdict=verdict):
         try:
             with transaction.atomic():
@@ -616,8 +621,7 @@ def _end_grant(req: AccessRequest) -> Grant | None:
 def withdraw_request(actor: Any, req: AccessRequest | str) -> AccessRequest:
     """The requester withdraws a pending request, or gives back an approved or active grant early
     (it is then revoked and removed from the cloud). Nobody else withdraws for them."""
-    request_id = req.pk if isinstance(req, AccessRequest) else req
-    target: Target = req if isinstance(req, AccessRequest) else ("approvals.accessrequest", str(req), "")
+    request_id, target = _id_and_target(req)
     with _audited_refusal(actor, Action.ACCESS_DENIED, target, attempted="withdraw"):
         with transaction.atomic():
             locked = _lock_visible(actor, request_id)
@@ -642,8 +646,7 @@ def withdraw_request(actor: Any, req: AccessRequest | str) -> AccessRequest:
 def revoke_grant(actor: Any, req: AccessRequest | str, reason: str = "") -> AccessRequest:
     """An approver of the request (never its requester) or a catalog admin ends a grant early;
     the request is revoked at once and the cloud permission removed by a task."""
-    request_id = req.pk if isinstance(req, AccessRequest) else req
-    target: Target = req if isinstance(req, AccessRequest) else ("approvals.accessrequest", str(req), "")
+    request_id, target = _id_and_target(req)
     with _audited_refusal(actor, Action.ACCESS_DENIED, target, attempted="revoke"):
         with transaction.atomic():
             locked = _lock_visible(actor, request_id)

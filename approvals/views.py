@@ -10,6 +10,7 @@ request is an audited 404, never a 403, so its existence is not leaked. Nothing 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -49,20 +50,39 @@ def _dataset_values(data: dict[str, Any]) -> dict[str, Any]:
     return {k: data[k] for k in services.DATASET_FIELDS if k in data}
 
 
-@role_required(Role.CATALOG_ADMIN)
-@require_http_methods(["GET", "POST"])
-def dataset_create(request: HttpRequest) -> HttpResponse:
-    form = DatasetForm(request.POST or None, initial={"policy": services.default_policy().pk, "active": True})
+def _catalog_form(
+    request: HttpRequest,
+    form: DatasetForm | PolicyForm,
+    save: Callable[[dict[str, Any]], str],
+    *,
+    title: str,
+    submit: str,
+    kind: str,
+) -> HttpResponse:
+    """The dataset and policy add/edit pages: a valid POST goes through ``save`` (the service call,
+    returning the confirmation to show) and back to the catalog; the service's refusal is shown on
+    the fields it names. A form with errors answers 400."""
     if request.method == "POST" and form.is_valid():
         try:
-            dataset = services.create_dataset(request.user, **_dataset_values(form.cleaned_data))
+            message = save(form.cleaned_data)
         except DomainError as exc:
             form.add_domain_errors(exc.field_errors, exc.message)
         else:
-            messages.success(request, f"Dataset “{dataset.name}” was added to the catalog.")
+            messages.success(request, message)
             return redirect("approvals:datasets")
-    context = {"form": form, "title": "New dataset", "submit": "Add dataset", "kind": "dataset"}
+    context = {"form": form, "title": title, "submit": submit, "kind": kind}
     return render(request, "approvals/catalog_form.html", context, status=400 if form.errors else 200)
+
+
+@role_required(Role.CATALOG_ADMIN)
+@require_http_methods(["GET", "POST"])
+def dataset_create(request: HttpRequest) -> HttpResponse:
+    def save(data: dict[str, Any]) -> str:
+        dataset = services.create_dataset(request.user, **_dataset_values(data))
+        return f"Dataset “{dataset.name}” was added to the catalog."
+
+    form = DatasetForm(request.POST or None, initial={"policy": services.default_policy().pk, "active": True})
+    return _catalog_form(request, form, save, title="New dataset", submit="Add dataset", kind="dataset")
 
 
 @role_required(Role.CATALOG_ADMIN)
@@ -71,33 +91,24 @@ def dataset_edit(request: HttpRequest, slug: str) -> HttpResponse:
     dataset = selectors.dataset_by_slug(slug)
     if dataset is None:
         raise not_found(request, reason="no such dataset")
+
+    def save(data: dict[str, Any]) -> str:
+        saved = services.update_dataset(request.user, dataset, **_dataset_values(data))
+        return f"Dataset “{saved.name}” was saved."
+
     form = DatasetForm(request.POST or None, initial=DatasetForm.initial_for(dataset))
-    if request.method == "POST" and form.is_valid():
-        try:
-            dataset = services.update_dataset(request.user, dataset, **_dataset_values(form.cleaned_data))
-        except DomainError as exc:
-            form.add_domain_errors(exc.field_errors, exc.message)
-        else:
-            messages.success(request, f"Dataset “{dataset.name}” was saved.")
-            return redirect("approvals:datasets")
-    context = {"form": form, "title": f"Edit {dataset.name}", "submit": "Save", "kind": "dataset"}
-    return render(request, "approvals/catalog_form.html", context, status=400 if form.errors else 200)
+    return _catalog_form(request, form, save, title=f"Edit {dataset.name}", submit="Save", kind="dataset")
 
 
 @role_required(Role.CATALOG_ADMIN)
 @require_http_methods(["GET", "POST"])
 def policy_create(request: HttpRequest) -> HttpResponse:
+    def save(data: dict[str, Any]) -> str:
+        policy = services.create_policy(request.user, **data)
+        return f"Policy “{policy.name}” was created."
+
     form = PolicyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            policy = services.create_policy(request.user, **form.cleaned_data)
-        except DomainError as exc:
-            form.add_domain_errors(exc.field_errors, exc.message)
-        else:
-            messages.success(request, f"Policy “{policy.name}” was created.")
-            return redirect("approvals:datasets")
-    context = {"form": form, "title": "New approval policy", "submit": "Create policy", "kind": "policy"}
-    return render(request, "approvals/catalog_form.html", context, status=400 if form.errors else 200)
+    return _catalog_form(request, form, save, title="New approval policy", submit="Create policy", kind="policy")
 
 
 @role_required(Role.CATALOG_ADMIN)
@@ -106,17 +117,13 @@ def policy_edit(request: HttpRequest, pk: int) -> HttpResponse:
     policy = ApprovalPolicy.objects.filter(pk=pk).first()
     if policy is None:
         raise not_found(request, reason="no such approval policy")
+
+    def save(data: dict[str, Any]) -> str:
+        saved = services.update_policy(request.user, policy, **data)
+        return f"Policy “{saved.name}” was saved; open requests keep their rules."
+
     form = PolicyForm(request.POST or None, initial=PolicyForm.initial_for(policy))
-    if request.method == "POST" and form.is_valid():
-        try:
-            policy = services.update_policy(request.user, policy, **form.cleaned_data)
-        except DomainError as exc:
-            form.add_domain_errors(exc.field_errors, exc.message)
-        else:
-            messages.success(request, f"Policy “{policy.name}” was saved; open requests keep their rules.")
-            return redirect("approvals:datasets")
-    context = {"form": form, "title": f"Edit policy {policy.name}", "submit": "Save", "kind": "policy"}
-    return render(request, "approvals/catalog_form.html", context, status=400 if form.errors else 200)
+    return _catalog_form(request, form, save, title=f"Edit policy {policy.name}", submit="Save", kind="policy")
 
 
 # --- approvers -------------------------------------------------------------------------------------------------

@@ -101,7 +101,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"]["TEST"] = {"NAME": env.str("ENCLAVE_TEST_DB_NAME", default="test_enclave")}
+# Parallel test runs on one server need distinct test databases. On SQLite the default stays
+# in memory (a TEST NAME there would be a file in the working directory).
+_TEST_DB_NAME = env.str("ENCLAVE_TEST_DB_NAME", default="")
+if _TEST_DB_NAME or DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": _TEST_DB_NAME or "test_enclave"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (axes, rate limits) ----------------------------------------------------

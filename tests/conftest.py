@@ -81,7 +81,7 @@ def pytest_report_header(config: Any) -> list[str]:
 
     db = settings.DATABASES["default"]
     return [
-        f"enclave: database={db['ENGINE'].rsplit('.', 1)[-1]} test-db={db['TEST']['NAME']} "
+        f"enclave: database={db['ENGINE'].rsplit('.', 1)[-1]} test-db={db.get('TEST', {}).get('NAME') or 'in-memory'} "
         f"redis={'yes' if os.environ.get('REDIS_URL') else 'no'} "
         f"require-services={os.environ.get('ENCLAVE_REQUIRE_SERVICES', '0')}"
     ]

@@ -16,6 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.actions import Action, Outcome
+from audit.diffing import changed_fields
 from audit.services import Target, record, record_denied
 from portal.api_errors import ConflictError, DomainError, PermissionDeniedError
 from portal.roles import Role, has_role
@@ -213,12 +214,11 @@ def update_template(actor: Any, template: Template, **changes: Any) -> Template:
         if before == after:
             return template
         template.save()
-        changed = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
         record(
             action=Action.TEMPLATE_UPDATED,
             actor=actor,
             target=template,
-            details={"changed": sorted(changed), "before": before, "after": after},
+            details={"changed": changed_fields(before, after), "before": before, "after": after},
         )
     return template
 

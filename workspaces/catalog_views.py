@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -404,39 +405,64 @@ def admin_baseline(request: HttpRequest) -> HttpResponse:
     return render(request, "workspaces/catalog/baseline.html", context, status=status)
 
 
-@admin_page
-@require_http_methods(["GET", "HEAD", "POST"])
-def admin_prices(request: HttpRequest) -> HttpResponse:
+def _setting_page(
+    request: HttpRequest,
+    form: forms.Form,
+    save: Callable[[dict[str, Any]], str],
+    *,
+    done_url: str,
+    template_name: str,
+    context: Callable[[], dict[str, Any]],
+) -> HttpResponse:
+    """A catalog admin page whose one form sets one row (a price, a quota).
+
+    A valid POST goes through ``save`` (the service call, returning the confirmation to show) and
+    redirects to ``done_url``; an invalid form or a refused save is shown again with 400. ``context``
+    is only built when the page is rendered, so a successful save queries nothing more.
+    """
     status = 200
-    form = PriceForm(request.POST or None, initial={"currency": "EUR"})
     if request.method == "POST":
         if form.is_valid():
             try:
-                row = services.set_price(request.user, **form.cleaned_data)
+                message = save(form.cleaned_data)
             except DomainError as exc:
                 apply_domain_error(exc, form)
             else:
-                messages.success(request, f"Saved the price of {row.size}.")
-                return redirect("workspaces:admin_prices")
+                messages.success(request, message)
+                return redirect(done_url)
         status = 400
-    context = {"form": form, "prices": selectors.price_table(), "labels": selectors.PROVIDER_LABELS, "tab": "prices"}
-    return render(request, "workspaces/catalog/prices.html", context, status=status)
+    return render(request, template_name, {"form": form, **context()}, status=status)
+
+
+@admin_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def admin_prices(request: HttpRequest) -> HttpResponse:
+    def save(values: dict[str, Any]) -> str:
+        row = services.set_price(request.user, **values)
+        return f"Saved the price of {row.size}."
+
+    return _setting_page(
+        request,
+        PriceForm(request.POST or None, initial={"currency": "EUR"}),
+        save,
+        done_url="workspaces:admin_prices",
+        template_name="workspaces/catalog/prices.html",
+        context=lambda: {"prices": selectors.price_table(), "labels": selectors.PROVIDER_LABELS, "tab": "prices"},
+    )
 
 
 @admin_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def admin_quotas(request: HttpRequest) -> HttpResponse:
-    status = 200
-    form = QuotaForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                row = services.set_role_quota(request.user, **form.cleaned_data)
-            except DomainError as exc:
-                apply_domain_error(exc, form)
-            else:
-                messages.success(request, f"Saved the quota for {Role(row.role).label}.")
-                return redirect("workspaces:admin_quotas")
-        status = 400
-    context = {"form": form, "quotas": selectors.role_quotas(), "default": selectors.DEFAULT_QUOTA, "tab": "quotas"}
-    return render(request, "workspaces/catalog/quotas.html", context, status=status)
+    def save(values: dict[str, Any]) -> str:
+        row = services.set_role_quota(request.user, **values)
+        return f"Saved the quota for {Role(row.role).label}."
+
+    return _setting_page(
+        request,
+        QuotaForm(request.POST or None),
+        save,
+        done_url="workspaces:admin_quotas",
+        template_name="workspaces/catalog/quotas.html",
+        context=lambda: {"quotas": selectors.role_quotas(), "default": selectors.DEFAULT_QUOTA, "tab": "quotas"},
+    )

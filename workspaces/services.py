@@ -317,16 +317,29 @@ def request_workspace(
         raise
 
 
+def _require_approver_of(actor: Any, ws: Workspace, verb: str) -> None:
+    """Only an approver who is not the requester decides a workspace (four-eyes principle);
+    anyone else is refused and the refusal audited."""
+    if not has_role(actor, Role.APPROVER) or ws.owner_id == actor.pk:
+        record_denied(actor=actor, target=ws, reason=f"may not {verb} this workspace")
+        raise NotAllowed(f"You may not {verb} this workspace.")
+
+
+def _lock_pending_approval(ws: Workspace) -> Workspace:
+    """The workspace locked for a decision (call inside the deciding transaction); it must still
+    await approval, so a late or repeated decision changes nothing."""
+    locked = _lock(ws.pk)
+    if locked.state != S.PENDING_APPROVAL:
+        raise InvalidTransition(f"The workspace is {locked.get_state_display().lower()}, not pending approval.")
+    return locked
+
+
 def approve_workspace(ws: Workspace, actor: Any, comment: str = "") -> Workspace:
     """An approver lets a pending workspace be built. Never the requester themself
     (four-eyes principle); called by the approvals app once its policy is satisfied."""
-    if not has_role(actor, Role.APPROVER) or ws.owner_id == actor.pk:
-        record_denied(actor=actor, target=ws, reason="may not approve this workspace")
-        raise NotAllowed("You may not approve this workspace.")
+    _require_approver_of(actor, ws, "approve")
     with transaction.atomic():
-        ws = _lock(ws.pk)
-        if ws.state != S.PENDING_APPROVAL:
-            raise InvalidTransition(f"The workspace is {ws.get_state_display().lower()}, not pending approval.")
+        ws = _lock_pending_approval(ws)
         _move(ws, ws.approve, Action.WORKSPACE_APPROVED, actor=actor, details={"comment": comment})
         enqueue("provision_workspace", ws)
     return ws
@@ -334,13 +347,9 @@ def approve_workspace(ws: Workspace, actor: Any, comment: str = "") -> Workspace
 
 def reject_workspace(ws: Workspace, actor: Any, reason: str) -> Workspace:
     """An approver refuses a pending workspace; nothing is built. Never the requester themself."""
-    if not has_role(actor, Role.APPROVER) or ws.owner_id == actor.pk:
-        record_denied(actor=actor, target=ws, reason="may not reject this workspace")
-        raise NotAllowed("You may not reject this workspace.")
+    _require_approver_of(actor, ws, "reject")
     with transaction.atomic():
-        ws = _lock(ws.pk)
-        if ws.state != S.PENDING_APPROVAL:
-            raise InvalidTransition(f"The workspace is {ws.get_state_display().lower()}, not pending approval.")
+        ws = _lock_pending_approval(ws)
         _move(ws, ws.reject, Action.WORKSPACE_REJECTED, actor=actor, details={"reason": reason})
     return ws
 

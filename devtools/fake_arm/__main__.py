@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import threading
 
 from devtools.fake_arm.server import DEFAULT_TENANT_ID, DEFAULT_TOKEN, start_fake_arm
+from devtools.serving import wait_until_interrupted
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,10 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         verbose=args.verbose,
     )
     print(f"fake ARM listening on {handle.url} (CA bundle: {handle.ca_path})", flush=True)
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    done.wait()
+    wait_until_interrupted()
     handle.stop()
 
 

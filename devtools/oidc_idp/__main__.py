@@ -12,8 +12,6 @@ Configure the portal with (for the defaults below)::
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 
 from devtools.oidc_idp.server import (
     DEFAULT_CLIENT_ID,
@@ -23,6 +21,7 @@ from devtools.oidc_idp.server import (
     load_users,
     start_idp,
 )
+from devtools.serving import wait_until_interrupted
 
 DEFAULT_PORTALS = ("http://127.0.0.1:8000", "http://localhost:8000")
 
@@ -52,10 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         verbose=args.verbose,
     )
     print(f"demo OIDC IdP listening on {handle.issuer} (client {args.client_id})", flush=True)
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    done.wait()
+    wait_until_interrupted()
     handle.stop()
 
 

@@ -11,24 +11,14 @@ import re
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
 
 from approvals import demo, services, tasks
 from approvals.models import AccessRequest
-from portal.identity import IDP_MFA_SESSION_KEY
 from tests.approvals.conftest import make_workspace
 from tests.approvals.fakes import FakeGrantBackend
+from tests.fixtures.mfa import assert_mfa_for_browser_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _assert_mfa_for_session(page: Any) -> None:
-    """Stand in for the IdP's MFA assertion (approvers need MFA; this test is about approving)."""
-    cookie = next(c for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME)
-    session = SessionStore(session_key=cookie["value"])
-    session[IDP_MFA_SESSION_KEY] = True
-    session.save()
 
 
 @pytest.fixture
@@ -66,7 +56,7 @@ def test_scientist_requests_approver_approves_from_the_inbox_scientist_sees_the_
 
     page.context.clear_cookies()
     login_as(approver)
-    _assert_mfa_for_session(page)
+    assert_mfa_for_browser_session(page)
     page.goto(f"{live_server.url}/access/inbox/")
     row = page.get_by_test_id(f"inbox-row-{req.pk}")
     row.wait_for()
@@ -103,7 +93,7 @@ def test_catalog_admin_adds_a_dataset_from_the_datasets_page(
 ) -> None:
     demo.seed_datasets(catalog_admin)
     login_as(catalog_admin)
-    _assert_mfa_for_session(page)
+    assert_mfa_for_browser_session(page)
     page.goto(f"{live_server.url}/access/datasets/")
     page.get_by_test_id("new-dataset").click()
     form = page.get_by_test_id("dataset-form")

@@ -7,22 +7,12 @@ import re
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
 
-from portal.identity import IDP_MFA_SESSION_KEY
+from tests.fixtures.mfa import assert_mfa_for_browser_session
 from workspaces.demo import seed_catalog
 from workspaces.models import TemplateVersion, VersionStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _assert_mfa_for_session(page: Any) -> None:
-    """Stand in for the IdP's MFA assertion (catalog admins need MFA; this test is about the catalog)."""
-    cookie = next(c for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME)
-    session = SessionStore(session_key=cookie["value"])
-    session[IDP_MFA_SESSION_KEY] = True
-    session.save()
 
 
 def test_admin_publishes_a_fixed_template_and_a_scientist_finds_it_in_the_catalog(
@@ -30,7 +20,7 @@ def test_admin_publishes_a_fixed_template_and_a_scientist_finds_it_in_the_catalo
 ) -> None:
     seed_catalog(catalog_admin)
     login_as(catalog_admin)
-    _assert_mfa_for_session(page)
+    assert_mfa_for_browser_session(page)
 
     page.goto(f"{live_server.url}/catalog/manage/")
     page.get_by_test_id("new-template").click()
@@ -96,7 +86,7 @@ def test_catalog_admin_pages_render_for_an_admin(
         changelog="Faster stop",
     )
     login_as(catalog_admin)
-    _assert_mfa_for_session(page)
+    assert_mfa_for_browser_session(page)
 
     for name, path, testid in [
         ("catalog_admin_list", "/catalog/manage/", "admin-templates"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,34 @@ def state_of(req: AccessRequest) -> str:
     return str(AccessRequest.objects.values_list("state", flat=True).get(pk=req.pk))
 
 
+# What an auditor sees of a grant approved, applied, expired and removed, in order.
+FULL_GRANT_LIFE = [
+    "access_request.requested", "access_request.approval_recorded", "access_request.approved",
+    "grant.applied", "grant.expired", "grant.removed",
+]  # fmt: skip
+
+
+def expire_and_wait_for_removal(grant: Grant, removed_from_cloud: Callable[[], bool], what: str) -> None:
+    """Run the beat's expiry sweep on the worker (with a ``now`` just past the grant's expiry: the worker
+    cannot share a frozen clock), then wait until the cloud permission is gone and the grant is marked removed."""
+    expire_grants.delay((grant.expires_at + timedelta(seconds=1)).isoformat())
+    wait_for(removed_from_cloud, timeout=60, what=what)
+    wait_for(
+        lambda: Grant.objects.filter(pk=grant.pk, status="removed").exists(),
+        timeout=30,
+        what="the grant marked removed",
+    )
+
+
+def audit_trail(req: AccessRequest, grant: Grant) -> list[str]:
+    """The audit actions recorded against the request and its grant, oldest first."""
+    return list(
+        AuditEvent.objects.filter(target_id__in=[str(req.pk), str(grant.pk)])
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
+
+
 def test_approval_puts_the_policy_on_the_role_and_expiry_removes_it(
     world: Any, grant_worker: Any, clean_aws: Any
 ) -> None:
@@ -88,24 +117,9 @@ def test_approval_puts_the_policy_on_the_role_and_expiry_removes_it(
     assert all(statement["Condition"]["DateLessThan"] == until for statement in document["Statement"])
     assert grant.grant_ref["details"]["policy_document"] == document
 
-    expire_grants.delay((grant.expires_at + timedelta(seconds=1)).isoformat())  # the beat task, run by the worker
-
-    wait_for(lambda: not policies(clean_aws), timeout=60, what="the policy to be removed from the role")
-    wait_for(
-        lambda: Grant.objects.filter(pk=grant.pk, status="removed").exists(),
-        timeout=30,
-        what="the grant marked removed",
-    )
+    expire_and_wait_for_removal(grant, lambda: not policies(clean_aws), "the policy to be removed from the role")
     assert state_of(req) == "expired"
-    actions = list(
-        AuditEvent.objects.filter(target_id__in=[str(req.pk), str(grant.pk)])
-        .order_by("seq")
-        .values_list("action", flat=True)
-    )
-    assert actions == [
-        "access_request.requested", "access_request.approval_recorded", "access_request.approved",
-        "grant.applied", "grant.expired", "grant.removed",
-    ]  # fmt: skip
+    assert audit_trail(req, grant) == FULL_GRANT_LIFE
 
 
 def test_a_denied_request_never_reaches_the_role(world: Any, grant_worker: Any, clean_aws: Any) -> None:
@@ -185,25 +199,10 @@ def test_approval_assigns_blob_reader_to_the_compute_identity_and_expiry_removes
     assert grant.grant_ref["details"]["scope"] == AZURE_SCOPE
     assert grant.grant_ref["details"]["principal_id"] == principal_id
 
-    expire_grants.delay((grant.expires_at + timedelta(seconds=1)).isoformat())  # the beat task, run by the worker
-
-    wait_for(lambda: not assignments(clean_fake_arm), timeout=60, what="the role assignment to be removed")
-    wait_for(
-        lambda: Grant.objects.filter(pk=grant.pk, status="removed").exists(),
-        timeout=30,
-        what="the grant marked removed",
-    )
+    expire_and_wait_for_removal(grant, lambda: not assignments(clean_fake_arm), "the role assignment to be removed")
     assert state_of(req) == "expired"
     assert clean_fake_arm.requests(method="DELETE", path_contains=grant.grant_ref["details"]["assignment_name"])
-    actions = list(
-        AuditEvent.objects.filter(target_id__in=[str(req.pk), str(grant.pk)])
-        .order_by("seq")
-        .values_list("action", flat=True)
-    )
-    assert actions == [
-        "access_request.requested", "access_request.approval_recorded", "access_request.approved",
-        "grant.applied", "grant.expired", "grant.removed",
-    ]  # fmt: skip
+    assert audit_trail(req, grant) == FULL_GRANT_LIFE
 
 
 def test_a_grant_made_before_the_compute_has_an_identity_is_retried_until_it_applies(

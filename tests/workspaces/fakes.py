@@ -2,7 +2,8 @@
 
 Instances settle after ``settle_after`` describe calls, so tests can watch a workspace
 pass through pending states; ``fail_next`` injects a ``CloudError`` into the next call
-of one method.
+of one method. The fixtures here are registered for ``tests/workspaces`` by its conftest;
+``actions_for`` and ``make_workspace`` are helpers the test modules import.
 """
 
 from __future__ import annotations
@@ -211,6 +212,17 @@ def request_kwargs_fixture(sm_template: Any) -> dict[str, Any]:
         "volume_size_gb": 20,
         "data_classification": "internal",
     }
+
+
+def actions_for(ws: Any) -> list[str]:
+    """The audit actions recorded against a workspace, oldest first: its lifecycle as an auditor reads it."""
+    from audit.models import AuditEvent
+
+    return list(
+        AuditEvent.objects.filter(target_type="workspaces.workspace", target_id=str(ws.pk))
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
 
 
 def make_workspace(**fields: Any) -> Any:

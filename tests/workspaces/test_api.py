@@ -6,13 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from tests.workspaces.fakes import (  # noqa: F401 - fixtures
-    fake_backend_fixture,
-    make_workspace,
-    request_kwargs_fixture,
-    sm_template_fixture,
-    task_queue_fixture,
-)
+from tests.workspaces.fakes import make_workspace
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from audit.models import AuditEvent
-from portal.identity import IDP_MFA_SESSION_KEY
 from tests.factories import sagemaker_spec
+from tests.fixtures.mfa import client_with_mfa
 from workspaces import catalog_services as services
 from workspaces.models import Template, TemplateVersion, VersionStatus
 
@@ -22,16 +21,6 @@ NEW = {
 }
 
 
-def _client(user: Any) -> Client:
-    """Signed in, with MFA asserted for the session (as the IdP does), so role rules are what is tested."""
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[IDP_MFA_SESSION_KEY] = True
-    session.save()
-    return client
-
-
 def _published(admin: Any, slug: str = "python") -> TemplateVersion:
     draft = services.create_template(
         admin, slug=slug, provider="aws_sagemaker", spec=sagemaker_spec(), name=slug.title(), description="d",
@@ -41,7 +30,7 @@ def _published(admin: Any, slug: str = "python") -> TemplateVersion:
 
 
 def test_a_catalog_admin_creates_a_template_through_the_api(catalog_admin: Any) -> None:
-    response = _client(catalog_admin).post(
+    response = client_with_mfa(catalog_admin).post(
         "/api/v1/templates", {**NEW, "spec": sagemaker_spec()}, content_type="application/json"
     )
 
@@ -51,7 +40,7 @@ def test_a_catalog_admin_creates_a_template_through_the_api(catalog_admin: Any) 
 
 
 def test_a_scientist_cannot_create_a_template_and_the_attempt_is_audited(scientist: Any) -> None:
-    response = _client(scientist).post(
+    response = client_with_mfa(scientist).post(
         "/api/v1/templates", {**NEW, "spec": sagemaker_spec()}, content_type="application/json"
     )
 
@@ -64,7 +53,7 @@ def test_a_scientist_cannot_create_a_template_and_the_attempt_is_audited(scienti
 def test_a_scientist_cannot_publish_or_retire_through_the_api(catalog_admin: Any, scientist: Any, action: str) -> None:
     version = _published(catalog_admin)
 
-    response = _client(scientist).post(f"/api/v1/templates/python/versions/{version.number}/{action}")
+    response = client_with_mfa(scientist).post(f"/api/v1/templates/python/versions/{version.number}/{action}")
 
     assert response.status_code in (403, 404)
     version.refresh_from_db()
@@ -74,7 +63,7 @@ def test_a_scientist_cannot_publish_or_retire_through_the_api(catalog_admin: Any
 def test_a_scientist_cannot_edit_a_template_through_the_api(catalog_admin: Any, scientist: Any) -> None:
     _published(catalog_admin)
 
-    response = _client(scientist).patch(
+    response = client_with_mfa(scientist).patch(
         "/api/v1/templates/python", {"spec": sagemaker_spec(root_access="Enabled")}, content_type="application/json"
     )
 
@@ -84,7 +73,7 @@ def test_a_scientist_cannot_edit_a_template_through_the_api(catalog_admin: Any, 
 
 
 def test_spec_errors_come_back_field_by_field(catalog_admin: Any) -> None:
-    response = _client(catalog_admin).post(
+    response = client_with_mfa(catalog_admin).post(
         "/api/v1/templates",
         {**NEW, "spec": sagemaker_spec(subnet_id="nope", idle_stop_minutes=1)},
         content_type="application/json",
@@ -97,7 +86,7 @@ def test_spec_errors_come_back_field_by_field(catalog_admin: Any) -> None:
 def test_patching_a_published_version_is_refused_and_it_stays_unchanged(catalog_admin: Any) -> None:
     version = _published(catalog_admin)
 
-    response = _client(catalog_admin).patch(
+    response = client_with_mfa(catalog_admin).patch(
         "/api/v1/templates/python/versions/1",
         {"spec": sagemaker_spec(idle_stop_minutes=15)},
         content_type="application/json",
@@ -112,7 +101,7 @@ def test_patching_a_published_version_is_refused_and_it_stays_unchanged(catalog_
 def test_patching_the_template_spec_creates_a_draft_and_keeps_the_published_version(catalog_admin: Any) -> None:
     _published(catalog_admin)
 
-    response = _client(catalog_admin).patch(
+    response = client_with_mfa(catalog_admin).patch(
         "/api/v1/templates/python", {"spec": sagemaker_spec(idle_stop_minutes=15)}, content_type="application/json"
     )
 
@@ -123,7 +112,7 @@ def test_patching_the_template_spec_creates_a_draft_and_keeps_the_published_vers
 
 
 def test_publishing_a_breaking_version_through_the_api_lists_every_violation(catalog_admin: Any) -> None:
-    client = _client(catalog_admin)
+    client = client_with_mfa(catalog_admin)
     client.post(
         "/api/v1/templates",
         {**NEW, "spec": sagemaker_spec(root_access="Enabled", kms_key_id="")},
@@ -147,17 +136,17 @@ def test_scientists_list_only_requestable_templates_and_admins_see_drafts(catalo
         description="d", classifications=["internal"],
     )  # fmt: skip
 
-    as_scientist = _client(scientist).get("/api/v1/templates").json()
-    as_admin = _client(catalog_admin).get("/api/v1/templates").json()
+    as_scientist = client_with_mfa(scientist).get("/api/v1/templates").json()
+    as_admin = client_with_mfa(catalog_admin).get("/api/v1/templates").json()
 
     assert [t["slug"] for t in as_scientist["results"]] == ["published-one"]
     assert {t["slug"] for t in as_admin["results"]} == {"published-one", "draft-only"}
     assert "No direct internet access" in as_scientist["results"][0]["guarantees"]
-    assert _client(scientist).get("/api/v1/templates/draft-only").status_code == 404
+    assert client_with_mfa(scientist).get("/api/v1/templates/draft-only").status_code == 404
 
 
 def test_an_auditor_reads_the_baseline_but_cannot_change_it(auditor: Any) -> None:
-    client = _client(auditor)
+    client = client_with_mfa(auditor)
 
     assert client.get("/api/v1/catalog/baseline").status_code == 200
     response = client.put(
@@ -171,7 +160,7 @@ def test_an_auditor_reads_the_baseline_but_cannot_change_it(auditor: Any) -> Non
 
 
 def test_a_catalog_admin_sets_prices_and_quotas_through_the_api(catalog_admin: Any) -> None:
-    client = _client(catalog_admin)
+    client = client_with_mfa(catalog_admin)
 
     price = client.post(
         "/api/v1/catalog/prices",
@@ -189,7 +178,7 @@ def test_a_catalog_admin_sets_prices_and_quotas_through_the_api(catalog_admin: A
 
 
 def test_the_openapi_schema_documents_the_templates_endpoints(catalog_admin: Any) -> None:
-    response = _client(catalog_admin).get("/api/schema/")
+    response = client_with_mfa(catalog_admin).get("/api/schema/")
 
     assert response.status_code == 200
     text = response.content.decode()

@@ -10,20 +10,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
-from portal.identity import IDP_MFA_SESSION_KEY
 from tests.factories import TemplateFactory, TemplateVersionFactory, azureml_spec, sagemaker_spec
+from tests.fixtures.mfa import client_with_mfa
 from workspaces import catalog_services as services
 from workspaces.models import Template, TemplateVersion, VersionStatus
-
-
-def _client(user: Any) -> Client:
-    """Signed in, with MFA asserted for the session (as the IdP does), so role rules are what is tested."""
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[IDP_MFA_SESSION_KEY] = True
-    session.save()
-    return client
 
 
 def _published(admin: Any, slug: str, provider: str = "aws_sagemaker", **fields: Any) -> TemplateVersion:
@@ -47,7 +37,7 @@ def _catalog_queries(client: Client) -> int:
 
 
 def test_the_catalog_page_runs_the_same_number_of_queries_for_5_and_200_templates(scientist: Any) -> None:
-    client = _client(scientist)
+    client = client_with_mfa(scientist)
     _seed_templates(5)
     client.get("/catalog/")  # warm the session/role caches like a second page view
     with_5 = _catalog_queries(client)
@@ -66,7 +56,7 @@ def test_a_card_says_what_the_template_guarantees_and_costs_and_links_to_request
     _published(catalog_admin, "python", intended_use="Everyday analysis")
     services.set_price(catalog_admin, provider="aws_sagemaker", size="ml.t3.medium", hourly_price="0.058")
 
-    page = _client(scientist).get("/catalog/").content.decode()
+    page = client_with_mfa(scientist).get("/catalog/").content.decode()
 
     for text in ("No direct internet access", "Root access disabled", "Encrypted with the bank&#x27;s key …",
                  "Stops after 60 idle minutes", "≈ 0.06 EUR", "Everyday analysis"):  # fmt: skip
@@ -77,7 +67,7 @@ def test_a_card_says_what_the_template_guarantees_and_costs_and_links_to_request
 def test_the_catalog_filters_by_provider_and_classification(catalog_admin: Any, scientist: Any) -> None:
     _published(catalog_admin, "aws-internal", classifications=["internal"])
     _published(catalog_admin, "azure-restricted", "azure_ml", classifications=["restricted"])
-    client = _client(scientist)
+    client = client_with_mfa(scientist)
 
     by_provider = client.get("/catalog/?provider=azure_ml").content.decode()
     by_class = client.get("/catalog/?classification=internal").content.decode()
@@ -95,7 +85,7 @@ def test_drafts_and_retired_versions_are_not_in_the_catalog(catalog_admin: Any, 
     )  # fmt: skip
     services.retire_version(catalog_admin, _published(catalog_admin, "old"))
 
-    page = _client(scientist).get("/catalog/").content.decode()
+    page = client_with_mfa(scientist).get("/catalog/").content.decode()
 
     assert 'data-testid="catalog-empty"' in page
 
@@ -108,7 +98,7 @@ ADMIN_GETS = ["/catalog/manage/", "/catalog/manage/baseline", "/catalog/manage/p
 @pytest.mark.parametrize("url", ADMIN_GETS)
 def test_auditors_can_read_the_catalog_admin_pages(catalog_admin: Any, auditor: Any, url: str) -> None:
     _published(catalog_admin, "python")
-    response = _client(auditor).get(url)
+    response = client_with_mfa(auditor).get(url)
     assert response.status_code == 200
     assert b'data-testid="read-only"' in response.content
 
@@ -124,7 +114,7 @@ def test_auditors_can_read_the_catalog_admin_pages(catalog_admin: Any, auditor: 
 )
 def test_auditors_cannot_change_the_catalog(catalog_admin: Any, auditor: Any, url: str, data: dict[str, Any]) -> None:
     version = _published(catalog_admin, "python")
-    response = _client(auditor).post(url, data)
+    response = client_with_mfa(auditor).post(url, data)
     assert response.status_code == 403
     assert AuditEvent.objects.filter(action="access.denied", actor=auditor).exists()
     version.refresh_from_db()
@@ -134,7 +124,7 @@ def test_auditors_cannot_change_the_catalog(catalog_admin: Any, auditor: Any, ur
 @pytest.mark.parametrize("url", [*ADMIN_GETS, "/catalog/manage/templates/new", "/catalog/manage/templates/python/edit"])
 def test_scientists_cannot_open_the_catalog_admin_pages(catalog_admin: Any, scientist: Any, url: str) -> None:
     _published(catalog_admin, "python")
-    assert _client(scientist).get(url).status_code == 403
+    assert client_with_mfa(scientist).get(url).status_code == 403
 
 
 def test_a_scientist_cannot_publish_through_the_page_and_the_attempt_is_audited(
@@ -145,7 +135,7 @@ def test_a_scientist_cannot_publish_through_the_page_and_the_attempt_is_audited(
         classifications=["internal"],
     )  # fmt: skip
 
-    response = _client(scientist).post("/catalog/manage/templates/python/v1/publish")
+    response = client_with_mfa(scientist).post("/catalog/manage/templates/python/v1/publish")
 
     assert response.status_code == 403
     assert TemplateVersion.objects.get().status == VersionStatus.DRAFT
@@ -172,7 +162,7 @@ def _form_data(**spec_overrides: Any) -> dict[str, Any]:
 
 
 def test_the_create_form_shows_spec_errors_on_their_fields(catalog_admin: Any) -> None:
-    response = _client(catalog_admin).post(
+    response = client_with_mfa(catalog_admin).post(
         "/catalog/manage/templates/new?provider=aws_sagemaker", _form_data(subnet_id="subnet-XYZ")
     )
 
@@ -184,7 +174,7 @@ def test_the_create_form_shows_spec_errors_on_their_fields(catalog_admin: Any) -
 
 
 def test_publishing_through_the_page_lists_every_violation(catalog_admin: Any) -> None:
-    client = _client(catalog_admin)
+    client = client_with_mfa(catalog_admin)
     client.post(
         "/catalog/manage/templates/new?provider=aws_sagemaker",
         _form_data(direct_internet_access="Enabled", idle_stop_minutes=600),
@@ -204,7 +194,7 @@ def test_editing_a_published_template_through_the_page_creates_draft_v2(catalog_
     data = _form_data(idle_stop_minutes=30)
     del data["slug"]
 
-    response = _client(catalog_admin).post("/catalog/manage/templates/python/edit", data)
+    response = client_with_mfa(catalog_admin).post("/catalog/manage/templates/python/edit", data)
 
     assert response.status_code == 302
     assert list(TemplateVersion.objects.order_by("number").values_list("number", "status")) == [
@@ -217,7 +207,7 @@ def test_the_diff_page_shows_changed_fields_side_by_side(catalog_admin: Any) -> 
     v1 = _published(catalog_admin, "python")
     services.save_draft(catalog_admin, v1.template, spec=sagemaker_spec(idle_stop_minutes=30), changelog="faster stop")
 
-    page = _client(catalog_admin).get("/catalog/manage/templates/python/diff?a=1&b=2").content.decode()
+    page = client_with_mfa(catalog_admin).get("/catalog/manage/templates/python/diff?a=1&b=2").content.decode()
 
     row = page.split('data-testid="diff-row-idle_stop_minutes"')[1].split("</tr>")[0]
     assert ">60<" in row
@@ -240,12 +230,12 @@ def test_anonymous_visitors_are_sent_to_sign_in(db: Any) -> None:
 def test_a_catalog_admin_can_open_every_catalog_page(catalog_admin: Any, url: str) -> None:
     _published(catalog_admin, "python")
     _published(catalog_admin, "azure", "azure_ml")
-    response = _client(catalog_admin).get(url)
+    response = client_with_mfa(catalog_admin).get(url)
     assert response.status_code == 200
     assert b'data-testid="read-only"' not in response.content
 
 
 def test_an_unknown_template_is_an_audited_404(catalog_admin: Any) -> None:
-    response = _client(catalog_admin).get("/catalog/manage/templates/nope/")
+    response = client_with_mfa(catalog_admin).get("/catalog/manage/templates/nope/")
     assert response.status_code == 404
     assert AuditEvent.objects.filter(action="access.denied", actor=catalog_admin).exists()

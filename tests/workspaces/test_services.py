@@ -9,13 +9,7 @@ import pytest
 
 from audit.models import AuditEvent
 from tests.factories import TemplateVersionFactory, UserFactory
-from tests.workspaces.fakes import (  # noqa: F401 - fixtures
-    fake_backend_fixture,
-    make_workspace,
-    request_kwargs_fixture,
-    sm_template_fixture,
-    task_queue_fixture,
-)
+from tests.workspaces.fakes import actions_for, make_workspace
 from workspaces import services
 from workspaces.exceptions import (
     InvalidTransition,
@@ -27,14 +21,6 @@ from workspaces.exceptions import (
 from workspaces.models import RoleQuota, Workspace
 
 pytestmark = pytest.mark.django_db
-
-
-def actions_for(ws: Workspace) -> list[str]:
-    return list(
-        AuditEvent.objects.filter(target_type="workspaces.workspace", target_id=str(ws.pk))
-        .order_by("seq")
-        .values_list("action", flat=True)
-    )
 
 
 def refusals() -> list[AuditEvent]:

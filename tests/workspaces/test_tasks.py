@@ -9,26 +9,12 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from tests.workspaces.fakes import (  # noqa: F401 - fixtures
-    fake_backend_fixture,
-    make_workspace,
-    request_kwargs_fixture,
-    sm_template_fixture,
-    task_queue_fixture,
-)
+from tests.workspaces.fakes import actions_for, make_workspace
 from workspaces import reconcile, schedules, services, tasks
 from workspaces.backends.base import CloudQuotaExceeded, CloudState, Throttled
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
-
-
-def actions_for(ws: Workspace) -> list[str]:
-    return list(
-        AuditEvent.objects.filter(target_type="workspaces.workspace", target_id=str(ws.pk))
-        .order_by("seq")
-        .values_list("action", flat=True)
-    )
 
 
 @pytest.fixture

@@ -8,13 +8,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from tests.factories import WorkspaceFactory
-from tests.workspaces.fakes import (  # noqa: F401 - fixtures
-    fake_backend_fixture,
-    make_workspace,
-    request_kwargs_fixture,
-    sm_template_fixture,
-    task_queue_fixture,
-)
+from tests.workspaces.fakes import make_workspace
 from workspaces import services
 from workspaces.models import InstancePrice, Workspace
 
