@@ -176,7 +176,11 @@ class AccessRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["requester", "state"], name="access_request_requester_state")]
+        indexes = [
+            models.Index(fields=["requester", "state"], name="access_request_requester_state"),
+            # The approvers' inbox: pending requests, oldest first, the first 200 that the approver may decide.
+            models.Index(fields=["state", "created_at"], name="access_request_state_created"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(kind="dataset") | models.Q(dataset__isnull=False, duration_hours__isnull=False),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -46,6 +47,74 @@ class WorkspaceSerializer(serializers.ModelSerializer[Workspace]):
     def get_running_hours(self, ws: Workspace) -> float:
         return round(selectors.running_seconds(ws) / 3600, 2)
 
+    def to_representation(self, instance: Workspace) -> dict[str, Any]:
+        """The declared fields, written out: the same JSON as the field-by-field walk (which
+        documents the schema) at a fraction of its cost on a 200-row list."""
+        ws, version = instance, instance.template_version
+        return {
+            "id": str(ws.id),
+            "name": ws.name,
+            "template": version.template.slug,
+            "template_version": version.number,
+            "provider": ws.provider,
+            "instance_type": ws.instance_type,
+            "volume_size_gb": ws.volume_size_gb,
+            "data_classification": ws.data_classification,
+            "cost_centre": ws.cost_centre,
+            "resource_name": ws.resource_name,
+            "state": ws.state,
+            "cloud_status": ws.cloud_status,
+            "applied_hardening": ws.applied_hardening,
+            "last_error": ws.last_error,
+            "last_error_code": ws.last_error_code,
+            "drift": ws.drift,
+            "running_since": _when(ws.running_since),
+            "running_hours": self.get_running_hours(ws),
+            "created_at": _when(ws.created_at),
+            "updated_at": _when(ws.updated_at),
+        }
+
+
+_DATETIME = serializers.DateTimeField()
+_LIST_VALUES = (
+    "id", "name", "template_version__template__slug", "template_version__number", "provider", "instance_type",
+    "volume_size_gb", "data_classification", "cost_centre", "resource_name", "state", "cloud_status",
+    "applied_hardening", "last_error", "last_error_code", "drift", "running_since", "accrued_running_seconds",
+    "created_at", "updated_at",
+)  # fmt: skip
+
+
+def _list_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One list row, exactly as ``WorkspaceSerializer`` writes the workspace."""
+    live = int((timezone.now() - row["running_since"]).total_seconds()) if row["running_since"] else 0
+    seconds = int(row["accrued_running_seconds"]) + max(0, live)
+    return {
+        "id": str(row["id"]),
+        "name": row["name"],
+        "template": row["template_version__template__slug"],
+        "template_version": row["template_version__number"],
+        "provider": row["provider"],
+        "instance_type": row["instance_type"],
+        "volume_size_gb": row["volume_size_gb"],
+        "data_classification": row["data_classification"],
+        "cost_centre": row["cost_centre"],
+        "resource_name": row["resource_name"],
+        "state": row["state"],
+        "cloud_status": row["cloud_status"],
+        "applied_hardening": row["applied_hardening"],
+        "last_error": row["last_error"],
+        "last_error_code": row["last_error_code"],
+        "drift": row["drift"],
+        "running_since": _when(row["running_since"]),
+        "running_hours": round(seconds / 3600, 2),
+        "created_at": _when(row["created_at"]),
+        "updated_at": _when(row["updated_at"]),
+    }
+
+
+def _when(value: Any) -> str | None:
+    return None if value is None else _DATETIME.to_representation(value)
+
 
 class WorkspaceRequestSerializer(serializers.Serializer[Any]):
     template = serializers.SlugField()
@@ -68,6 +137,13 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     def get_queryset(self) -> QuerySet[Workspace]:
         return selectors.workspaces_of(self.request.user)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The page is read as plain rows (``.values()``), not model instances: three model
+        objects per row cost more than everything else a 200-row page does."""
+        page = self.paginate_queryset(self.get_queryset().values(*_LIST_VALUES))
+        assert page is not None  # the API always paginates
+        return self.get_paginated_response([_list_row(row) for row in page])
 
     def get_object(self) -> Workspace:
         """Own workspaces only; anyone else's is an audited 404 (existence is not revealed)."""

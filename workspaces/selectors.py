@@ -28,9 +28,22 @@ def _with_relations(qs: QuerySet[Workspace]) -> QuerySet[Workspace]:
     return qs.select_related("owner", "template_version__template")
 
 
+# Lists show a workspace's template by name/slug and version number only: the version's spec
+# (a large JSON document, decoded per row) and the template's prose are not fetched for them.
+_LIST_DEFERRED = (
+    "cloud_ref",
+    "template_version__spec",
+    "template_version__changelog",
+    "template_version__template__description",
+    "template_version__template__intended_use",
+    "template_version__template__classifications",
+)
+
+
 def workspaces_of(user: Any) -> QuerySet[Workspace]:
     """The user's own workspaces, newest first; deleted ones are history (the audit trail keeps them)."""
-    return _with_relations(Workspace.objects.filter(owner_id=user.pk).exclude(state=S.DELETED)).order_by("-created_at")
+    qs = Workspace.objects.filter(owner_id=user.pk).exclude(state=S.DELETED)
+    return qs.select_related("template_version__template").defer(*_LIST_DEFERRED).order_by("-created_at")
 
 
 def any_transitional(workspaces: list[Workspace]) -> bool:
@@ -88,7 +101,7 @@ class FleetView:
 def fleet(*, state: str = "", drift_only: bool = False, limit: int = 200) -> FleetView:
     """All workspaces (for catalog admins and auditors) with their drift flags, the state
     counts, and the cloud resources reconciliation found unaccounted for: three queries."""
-    qs = _with_relations(Workspace.objects.all())
+    qs = _with_relations(Workspace.objects.all()).defer(*_LIST_DEFERRED, "applied_hardening", "last_error")
     qs = qs.filter(state=state) if state else qs.exclude(state=S.DELETED)
     if drift_only:
         qs = qs.exclude(drift=[])
