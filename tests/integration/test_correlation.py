@@ -28,7 +28,7 @@ def test_the_request_id_of_the_click_is_on_the_workers_audit_events(
     version = TemplateVersionFactory(
         template__slug="corr", template__provider="aws_sagemaker", spec=sagemaker_hardening
     )
-    owner = UserFactory(username="cory.relation", roles=["data_scientist"])
+    owner: Any = UserFactory(username="cory.relation", roles=["data_scientist"])
     client.force_login(owner)
 
     response = client.post(
