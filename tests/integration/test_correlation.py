@@ -25,7 +25,7 @@ REQUEST_ID = "corr-test-7f3a9c1d"
 def test_the_request_id_of_the_click_is_on_the_workers_audit_events(
     aws_stand_in: Any, celery_worker: Any, transactional_db: Any, client: Any, sagemaker_hardening: dict[str, Any]
 ):  # fmt: skip
-    version = TemplateVersionFactory(
+    version: Any = TemplateVersionFactory(
         template__slug="corr", template__provider="aws_sagemaker", spec=sagemaker_hardening
     )
     owner: Any = UserFactory(username="cory.relation", roles=["data_scientist"])
