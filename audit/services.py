@@ -257,41 +257,24 @@ def record(
         last_seq, last_hash = _cached_tip(conn) or _lock_tip(conn)
         seq = last_seq + 1
         at = timezone.now()
-        payload = event_payload(
-            seq=seq,
-            at=at,
-            actor_id=user.pk if user is not None else None,
-            actor_label=actor_label,
-            actor_roles=actor_roles,
-            actor_ip=actor_ip,
-            user_agent=user_agent,
-            action=action.value,
-            target_type=target_type,
-            target_id=target_id,
-            target_display=target_display,
-            outcome=outcome.value,
-            details=clean_details,
-            request_id=request_id,
-        )
-        digest = chain_hash(last_hash, payload)
-        event = AuditEvent(
-            seq=seq,
-            at=at,
-            actor=user,
-            actor_label=actor_label,
-            actor_roles=actor_roles,
-            actor_ip=actor_ip,
-            user_agent=user_agent,
-            action=action.value,
-            target_type=target_type,
-            target_id=target_id,
-            target_display=target_display,
-            outcome=outcome.value,
-            details=clean_details,
-            request_id=request_id,
-            prev_hash=last_hash,
-            hash=digest,
-        )
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "at": at,
+            "actor_id": user.pk if user is not None else None,
+            "actor_label": actor_label,
+            "actor_roles": actor_roles,
+            "actor_ip": actor_ip,
+            "user_agent": user_agent,
+            "action": action.value,
+            "target_type": target_type,
+            "target_id": target_id,
+            "target_display": target_display,
+            "outcome": outcome.value,
+            "details": clean_details,
+            "request_id": request_id,
+        }
+        digest = chain_hash(last_hash, event_payload(**fields))
+        event = AuditEvent(**fields, prev_hash=last_hash, hash=digest)
         _write(conn, event)
         event._state.adding = False
         event._state.db = conn.alias
