@@ -1,26 +1,18 @@
-"""The workspace app's periodic tasks, registered with django-celery-beat.
-
-``ensure_schedules`` is idempotent: the deployment calls it at every start, and it
-creates or updates the rows without duplicating them.
-"""
+"""The workspace app's periodic task: reconciliation of the clouds with the database
+every five minutes (registered by ``portal.schedules``)."""
 
 from __future__ import annotations
 
-from django.db import transaction
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_beat.models import PeriodicTask
+
+from portal.schedules import Schedule, register
 
 RECONCILE_TASK_NAME = "Reconcile workspaces with the clouds"
 RECONCILE_EVERY_MINUTES = 5
 
+SCHEDULES: tuple[Schedule, ...] = ((RECONCILE_TASK_NAME, "workspaces.reconcile", RECONCILE_EVERY_MINUTES),)
+
 
 def ensure_schedules() -> list[PeriodicTask]:
-    """Create or update the reconciliation schedule (every five minutes)."""
-    with transaction.atomic():
-        every, _ = IntervalSchedule.objects.get_or_create(
-            every=RECONCILE_EVERY_MINUTES, period=IntervalSchedule.MINUTES
-        )
-        task, _ = PeriodicTask.objects.update_or_create(
-            name=RECONCILE_TASK_NAME,
-            defaults={"task": "workspaces.reconcile", "interval": every, "enabled": True, "crontab": None},
-        )
-    return [task]
+    """Create or update the reconciliation schedule (idempotent)."""
+    return register(SCHEDULES)

@@ -48,7 +48,9 @@ def test_compose_has_every_production_service_with_a_healthcheck():
 
 
 def test_app_services_run_gunicorn_a_scalable_worker_and_the_database_beat_scheduler():
-    assert "gunicorn portal.wsgi:application" in _command("web")
+    assert re.search(
+        r"migrate --noinput && python manage.py ensure_schedules && exec gunicorn portal.wsgi", _command("web")
+    )
     assert re.search(r"celery -A portal worker .*-Q enclave", _command("worker"))
     assert "container_name" not in SERVICES["worker"], "a fixed container name prevents --scale worker=N"
     assert "ports" not in SERVICES["worker"]
@@ -107,3 +109,21 @@ def test_readme_configuration_table_documents_every_variable_the_settings_read()
     documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_<>]*)`", readme, flags=re.M))
     missing = sorted(read_by_settings() - documented)
     assert not missing, f"README configuration table lacks: {missing}"
+
+
+@pytest.mark.django_db
+def test_ensure_schedules_registers_every_periodic_task_once():
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    call_command("ensure_schedules", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("ensure_schedules", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+    tasks = dict(PeriodicTask.objects.values_list("task", "interval__every"))
+    assert tasks == {
+        "audit.verify_chain": 60,
+        "workspaces.reconcile": 5,
+        "approvals.expire_grants": 1,
+        "approvals.follow_up_requests": 15,
+    }
+    assert PeriodicTask.objects.count() == 4

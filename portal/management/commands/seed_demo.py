@@ -11,6 +11,7 @@ from django.db import transaction
 from audit.actions import Action
 from audit.services import record
 from portal.demo import DEMO_PASSWORD, DEMO_USERS, seed_users
+from portal.schedules import ensure_all
 
 
 class Command(BaseCommand):
@@ -22,8 +23,7 @@ class Command(BaseCommand):
             admin = users["cara.admin"]
             import_module("workspaces.demo").seed_catalog(admin)
             import_module("approvals.demo").seed_datasets(admin)
-            for module in ("audit.schedules", "workspaces.schedules", "approvals.schedules"):
-                import_module(module).ensure_schedules()
+            ensure_all()
             record(action=Action.DEMO_SEEDED, system_actor="system:seed_demo", details={"users": sorted(users)})
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Local demo logins (password: {DEMO_PASSWORD}):"))
         for demo in DEMO_USERS:
