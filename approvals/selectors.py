@@ -135,18 +135,16 @@ _INBOX_DEFERRED = (
 )
 
 
-def inbox_for(user: Any) -> list[InboxRow]:
+def _inbox_queryset(user: Any) -> QuerySet[AccessRequest]:
     """Pending requests ``user`` may decide now: in a group deciding the current stage, not their
-    own, not yet decided by them — with the requester's active grants and the decisions so far."""
-    if not has_role(user, Role.APPROVER):
-        return []
+    own, not yet decided by them. Shared by the inbox page and the dashboard's count."""
     groups = list(permissions.group_ids_of(user))
     fallback = fallback_group_id()
     mine = Decision.objects.filter(request=OuterRef("pk"), approver_id=user.pk)
     stage_one_groups = Q(approver_group_id__in=groups)
     if fallback is not None and fallback in groups:
         stage_one_groups |= Q(escalated_at__isnull=False)
-    qs = (
+    return (
         _with_counts(AccessRequest.objects.filter(state=R.PENDING).exclude(requester_id=user.pk))
         .filter(~Exists(mine))
         .filter(
@@ -155,6 +153,13 @@ def inbox_for(user: Any) -> list[InboxRow]:
         )
         .order_by("created_at")
     )
+
+
+def inbox_for(user: Any) -> list[InboxRow]:
+    """The inbox rows, with the requester's active grants and the decisions so far."""
+    if not has_role(user, Role.APPROVER):
+        return []
+    qs = _inbox_queryset(user)
     active = Prefetch(
         "requester__access_requests",
         queryset=AccessRequest.objects.filter(state=R.ACTIVE).select_related("dataset", "grant"),
@@ -177,7 +182,8 @@ def inbox_for(user: Any) -> list[InboxRow]:
 
 
 def inbox_count(user: Any) -> int:
-    return len(inbox_for(user)) if has_role(user, Role.APPROVER) else 0
+    """How many requests wait for ``user`` (one COUNT query, not the inbox's rows)."""
+    return _inbox_queryset(user).count() if has_role(user, Role.APPROVER) else 0
 
 
 def history_for(user: Any) -> list[Decision]:

@@ -140,6 +140,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         context["history"] = selectors.history_for(request.user)
     else:
         context["rows"] = selectors.inbox_for(request.user)
+        context["waiting"] = selectors.inbox_count(request.user)  # all of them; the page lists the oldest ones
     return render(request, "approvals/inbox.html", context)
 
 
