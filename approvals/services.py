@@ -643,6 +643,20 @@ def withdraw_request(actor: Any, req: AccessRequest | str) -> AccessRequest:
         return locked
 
 
+def close_workspace_approval(workspace: Workspace, *, actor: Any) -> None:
+    """Withdraw the pending approval item of a workspace its owner deleted before a decision.
+    Runs inside the caller's transaction; a no-op when nothing is pending."""
+    pending = AccessRequest.objects.select_for_update().filter(
+        workspace=workspace, kind=RequestKind.WORKSPACE, state=R.PENDING
+    )
+    for locked in pending:
+        locked.ended_at = timezone.now()
+        _move(
+            locked, locked.withdraw, Action.ACCESS_REQUEST_WITHDRAWN, actor=actor,
+            details={"reason": "the workspace was deleted before a decision"},
+        )  # fmt: skip
+
+
 def revoke_grant(actor: Any, req: AccessRequest | str, reason: str = "") -> AccessRequest:
     """An approver of the request (never its requester) or a catalog admin ends a grant early;
     the request is revoked at once and the cloud permission removed by a task."""

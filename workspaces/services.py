@@ -213,11 +213,12 @@ def _validate_request(
     return version, volume
 
 
-def _approval_hook() -> Callable[[Workspace], Any] | None:
+def _approval_hook(name: str) -> Callable[..., Any] | None:
+    """A hook of the approvals engine (``approvals.workspace_hooks``), looked up late so this
+    module does not import the app that calls back into it."""
     if importlib.util.find_spec("approvals.workspace_hooks") is None:
         return None
-    module = importlib.import_module("approvals.workspace_hooks")
-    hook: Callable[[Workspace], Any] | None = getattr(module, "workspace_needs_approval", None)
+    hook: Callable[..., Any] | None = getattr(importlib.import_module("approvals.workspace_hooks"), name, None)
     return hook
 
 
@@ -300,7 +301,7 @@ def request_workspace(
             )
             if template.needs_approval:
                 _move(ws, ws.await_approval, Action.WORKSPACE_APPROVAL_REQUESTED, actor=actor)
-                hook = _approval_hook()
+                hook = _approval_hook("workspace_needs_approval")
                 if hook is not None:
                     hook(ws)
             else:
@@ -437,6 +438,9 @@ def delete_workspace(actor: Any, ws: Workspace) -> Workspace:
             raise InvalidTransition(f"The workspace is already {ws.state}.")
         before = ws.state
         _move(ws, ws.begin_delete, Action.WORKSPACE_DELETE_REQUESTED, actor=actor)
+        closed = _approval_hook("workspace_request_closed") if before == S.PENDING_APPROVAL else None
+        if closed is not None:
+            closed(ws, actor=actor)  # its pending approval item leaves the approvers' inbox
         if before in NEVER_BUILT:
             _move(ws, ws.mark_deleted, Action.WORKSPACE_DELETED, actor=actor, details={"cloud": "never built"})
         else:

@@ -128,3 +128,21 @@ def test_a_late_approval_after_the_time_out_builds_nothing(
     pending_workspace.refresh_from_db()
     assert pending_workspace.state == "rejected"
     assert workspace_tasks == []
+
+
+def test_deleting_a_workspace_awaiting_approval_withdraws_its_inbox_item(
+    scientist: Any, pending_workspace: Any, approver: Any, queue: TaskQueue
+) -> None:
+    req = AccessRequest.objects.get(workspace=pending_workspace)
+
+    workspace_services.delete_workspace(scientist, pending_workspace)
+
+    assert AccessRequest.objects.get(pk=req.pk).state == "withdrawn"
+    pending_workspace.refresh_from_db()
+    assert pending_workspace.state == "deleted"
+    event = AuditEvent.objects.get(action="access_request.withdrawn", target_id=str(req.pk))
+    assert event.actor_label == scientist.username
+    assert event.details["reason"] == "the workspace was deleted before a decision"
+    client = Client()
+    client.force_login(approver)
+    assert f'data-testid="inbox-row-{req.pk}"' not in client.get(reverse("approvals:inbox")).content.decode()
