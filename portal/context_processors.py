@@ -6,11 +6,11 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from portal.roles import Role, roles_of
 
-# (label, url name, roles that see it) — entries whose page does not exist are skipped.
+# (label, url name, roles that see it)
 NAV: list[tuple[str, str, tuple[Role, ...]]] = [
     ("Catalog", "workspaces:catalog", (Role.DATA_SCIENTIST, Role.CATALOG_ADMIN, Role.AUDITOR)),
     ("My workspaces", "workspaces:my_workspaces", (Role.DATA_SCIENTIST,)),
@@ -25,15 +25,7 @@ NAV: list[tuple[str, str, tuple[Role, ...]]] = [
 
 
 def _nav_items(roles: frozenset[Role]) -> list[dict[str, str]]:
-    items = []
-    for label, name, allowed in NAV:
-        if not roles.intersection(allowed):
-            continue
-        try:
-            items.append({"label": label, "url": reverse(name)})
-        except NoReverseMatch:
-            continue
-    return items
+    return [{"label": label, "url": reverse(name)} for label, name, allowed in NAV if roles.intersection(allowed)]
 
 
 def enclave(request: HttpRequest) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Reads for portal-wide pages. Each app contributes its dashboard panel through a
-``dashboard_panel(user)`` function in its own selectors module."""
+"""Reads for portal-wide pages. Each app contributes its dashboard panels through a
+``dashboard_panels(user)`` function in its own selectors module."""
 
 from __future__ import annotations
 
@@ -13,11 +13,5 @@ def dashboard_panels(user: Any) -> list[dict[str, Any]]:
     """Panels the user's roles entitle them to, each a small dict a template renders."""
     panels: list[dict[str, Any]] = []
     for app in DASHBOARD_APPS:
-        try:
-            module = import_module(f"{app}.selectors")
-        except ModuleNotFoundError:
-            continue
-        panel_fn = getattr(module, "dashboard_panels", None)
-        if panel_fn is not None:
-            panels.extend(panel_fn(user))
+        panels.extend(import_module(f"{app}.selectors").dashboard_panels(user))
     return panels

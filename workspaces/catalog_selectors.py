@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from portal.roles import Role, has_role, roles_of
 from workspaces import baseline as baseline_rules
@@ -62,14 +62,6 @@ def estimate_for(provider: str, spec: HardenedSpec, prices: dict[tuple[str, str]
     return Estimate(row.hourly_price, row.currency, row.size) if row else None
 
 
-def _request_url(slug: str) -> str:
-    # The request page belongs to the workspace lifecycle; link to it once it exists.
-    try:
-        return reverse("workspaces:request", kwargs={"slug": slug})
-    except NoReverseMatch:
-        return ""
-
-
 def catalog_cards(*, provider: str = "", classification: str = "") -> list[CatalogCard]:
     """Templates a data scientist can request now (those with a published version), filtered.
 
@@ -97,7 +89,7 @@ def catalog_cards(*, provider: str = "", classification: str = "") -> list[Catal
                 spec=spec,
                 guarantees=baseline_rules.guarantees(template.provider, spec),
                 estimate=estimate_for(template.provider, spec, prices),
-                request_url=_request_url(template.slug),
+                request_url=reverse("workspaces:request", kwargs={"slug": template.slug}),
                 provider_label=PROVIDER_LABELS.get(template.provider, template.provider),
                 classification_labels=[labels.get(c, c) for c in template.classifications],
             )

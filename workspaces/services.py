@@ -9,7 +9,6 @@ one deliberate exception).
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import uuid
 from collections.abc import Callable
@@ -213,15 +212,6 @@ def _validate_request(
     return version, volume
 
 
-def _approval_hook(name: str) -> Callable[..., Any] | None:
-    """A hook of the approvals engine (``approvals.workspace_hooks``), looked up late so this
-    module does not import the app that calls back into it."""
-    if importlib.util.find_spec("approvals.workspace_hooks") is None:
-        return None
-    hook: Callable[..., Any] | None = getattr(importlib.import_module("approvals.workspace_hooks"), name, None)
-    return hook
-
-
 def request_workspace(
     actor: Any,
     template_slug: str,
@@ -301,9 +291,9 @@ def request_workspace(
             )
             if template.needs_approval:
                 _move(ws, ws.await_approval, Action.WORKSPACE_APPROVAL_REQUESTED, actor=actor)
-                hook = _approval_hook("workspace_needs_approval")
-                if hook is not None:
-                    hook(ws)
+                from approvals import workspace_hooks  # late: approvals calls back into this module
+
+                workspace_hooks.workspace_needs_approval(ws)
             else:
                 enqueue("provision_workspace", ws)
         return ws
@@ -438,9 +428,10 @@ def delete_workspace(actor: Any, ws: Workspace) -> Workspace:
             raise InvalidTransition(f"The workspace is already {ws.state}.")
         before = ws.state
         _move(ws, ws.begin_delete, Action.WORKSPACE_DELETE_REQUESTED, actor=actor)
-        closed = _approval_hook("workspace_request_closed") if before == S.PENDING_APPROVAL else None
-        if closed is not None:
-            closed(ws, actor=actor)  # its pending approval item leaves the approvers' inbox
+        if before == S.PENDING_APPROVAL:
+            from approvals import workspace_hooks  # late: approvals calls back into this module
+
+            workspace_hooks.workspace_request_closed(ws, actor=actor)  # its item leaves the inbox
         if before in NEVER_BUILT:
             _move(ws, ws.mark_deleted, Action.WORKSPACE_DELETED, actor=actor, details={"cloud": "never built"})
         else:

@@ -153,9 +153,7 @@ def test_template_needing_approval_waits_and_calls_the_approvals_hook(
     scientist, request_kwargs, approval_template, task_queue, monkeypatch
 ):
     called: list[Workspace] = []
-    monkeypatch.setattr(
-        services, "_approval_hook", lambda name: called.append if name == "workspace_needs_approval" else None
-    )
+    monkeypatch.setattr("approvals.workspace_hooks.workspace_needs_approval", called.append)
     ws = services.request_workspace(scientist, **{**request_kwargs, "template_slug": "sm-restricted"})
     assert ws.state == "pending_approval"
     assert called == [ws]
