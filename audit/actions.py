@@ -25,6 +25,10 @@ class Action(enum.StrEnum):
     AUTH_MFA_FAILED = "auth.mfa_failed"
     AUTH_MFA_RESET = "auth.mfa_reset"  # recovery codes regenerated
     AUTH_MFA_REQUIRED = "auth.mfa_required"
+    AUTH_IDENTITY_CONFLICT = "auth.identity_conflict"  # a login asserted an identity bound elsewhere (security)
+    AUTH_GROUPS_OVERAGE = "auth.groups_overage"  # the IdP sent an overage marker instead of the groups
+    IDENTITY_LINKED = "identity.linked"
+    IDENTITY_UNLINKED = "identity.unlinked"
     USER_CREATED = "user.created"
     USER_ROLES_CHANGED = "user.roles_changed"
     API_TOKEN_CREATED = "api_token.created"

@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from audit.actions import Action
 from audit.services import record
 from portal.identity import sync_roles
+from portal.identity.config import ENTRA_OBJECT_ID_CLAIM, provider_config
+from portal.identity.services import LINK_SEED, link_identity
 from portal.roles import Role
 
 DEMO_PASSWORD = "enclave-demo-2026"  # noqa: S105 - demo only; local login is off in production
@@ -60,5 +63,21 @@ def seed_users() -> dict[str, Any]:
             user.save(update_fields=["password"])
             record(action=Action.USER_CREATED, target=user, system_actor="system:seed_demo", details={"source": "demo"})
         sync_roles(user, set(demo.roles), source="demo-seed")
+        _link_demo_identity(user, demo)
         users[demo.username] = user
     return users
+
+
+def _link_demo_identity(user: Any, demo: DemoUser) -> None:
+    """Bind the seeded user to their demo-IdP identity, explicitly and audited, when the demo
+    IdP is configured with ``oid`` as its subject (scripts/run.sh does): the same path an
+    administrator or SCIM takes, since a login never links on a matching claim."""
+    for app in settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", []):
+        provider = str(app["provider_id"])
+        if provider != "demo" or provider_config(provider).subject_claim != ENTRA_OBJECT_ID_CLAIM:
+            continue
+        issuer = str(app["settings"]["server_url"]).rstrip("/")
+        link_identity(
+            user=user, provider=provider, issuer=issuer, subject=demo.entra_object_id, method=LINK_SEED,
+            system_actor="system:seed_demo",
+        )  # fmt: skip

@@ -53,3 +53,35 @@ class PersonalToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Identity(models.Model):
+    """Who an identity provider says someone is: (provider, issuer, subject), bound to one user.
+
+    The subject is the claim configured as stable for the provider (``sub``, or ``oid`` for
+    Entra ID). A user may have several identities (one per provider), but an identity is
+    never attached to a user because some *other* claim (email, username, object id)
+    matches: binding happens at the user's just-in-time creation, or by an explicit,
+    audited link (admin, SCIM, or the user signing in to a second provider while signed in).
+    ``claims`` is the last login's claims minus nonces, hashes and tokens.
+    """
+
+    provider = models.CharField(max_length=100)
+    issuer = models.CharField(max_length=500, blank=True)
+    subject = models.CharField(max_length=255)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="identities")
+    claims = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "identities"
+        ordering = ["provider", "subject"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "issuer", "subject"], name="identity_unique_per_issuer"),
+            models.CheckConstraint(condition=~models.Q(subject=""), name="identity_subject_not_empty"),
+        ]
+        indexes = [models.Index(fields=["user", "provider"], name="identity_user_provider")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.subject}"

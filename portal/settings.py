@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    "portal.identity.csp.SSOFormActionMiddleware",  # inside CSPMiddleware: adds the IdPs to form-action
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -143,6 +144,7 @@ if ENCLAVE_LOCAL_LOGIN_POLICY not in {"demo", "break-glass"}:
     raise RuntimeError(f"ENCLAVE_LOCAL_LOGIN_POLICY must be demo or break-glass, not {ENCLAVE_LOCAL_LOGIN_POLICY!r}")
 ENCLAVE_MFA_REQUIRED_ROLES = env.list("ENCLAVE_MFA_REQUIRED_ROLES", default=["approver", "catalog_admin"])
 ENCLAVE_MFA_TRUST_IDP_AMR = env.list("ENCLAVE_MFA_TRUST_IDP_AMR", default=["mfa", "otp", "hwk", "swk"])
+ENCLAVE_MFA_TRUST_IDP_ACR = env.list("ENCLAVE_MFA_TRUST_IDP_ACR", default=[])
 # Roles from IdP groups, re-applied at every login: "idp-group=role,idp-group=role".
 ENCLAVE_ROLE_GROUP_CLAIM = env.str("ENCLAVE_ROLE_GROUP_CLAIM", default="groups")
 ENCLAVE_ROLE_MAPPING = env.dict(
@@ -175,9 +177,12 @@ SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 
 
-def _oidc_providers() -> list[dict[str, object]]:
-    """ENCLAVE_OIDC_PROVIDERS=keycloak,entra and ENCLAVE_OIDC_<ID>_{NAME,ISSUER,CLIENT_ID,CLIENT_SECRET}."""
+def _oidc_providers() -> tuple[list[dict[str, object]], dict[str, dict[str, object]]]:
+    """ENCLAVE_OIDC_PROVIDERS=keycloak,entra and ENCLAVE_OIDC_<ID>_{NAME,ISSUER,CLIENT_ID,CLIENT_SECRET,
+    TOKEN_AUTH_METHOD,SCOPES,SUBJECT_CLAIM,GROUPS_CLAIM,ROLE_MAPPING,MFA_AMR,MFA_ACR,GROUPS_OVERAGE}
+    (docs/sso.md). Returns allauth's apps and Enclave's per-provider identity settings."""
     apps: list[dict[str, object]] = []
+    identity: dict[str, dict[str, object]] = {}
     for provider_id in env.list("ENCLAVE_OIDC_PROVIDERS", default=[]):
         prefix = f"ENCLAVE_OIDC_{provider_id.upper().replace('-', '_')}_"
         apps.append(
@@ -190,11 +195,22 @@ def _oidc_providers() -> list[dict[str, object]]:
                     "server_url": env.str(prefix + "ISSUER"),
                     "oauth_pkce_enabled": True,
                     "token_auth_method": env.str(prefix + "TOKEN_AUTH_METHOD", default="client_secret_basic"),
-                    "scope": ["openid", "profile", "email"],
+                    "scope": list(dict.fromkeys(["openid", "profile", "email", *env.list(prefix + "SCOPES", default=[])])),
                 },
             }
         )
-    return apps
+        overage = env.str(prefix + "GROUPS_OVERAGE", default="refuse")
+        if overage != "refuse":
+            raise RuntimeError(f"{prefix}GROUPS_OVERAGE must be 'refuse' (Graph resolution is not built yet)")
+        identity[provider_id] = {
+            "subject_claim": env.str(prefix + "SUBJECT_CLAIM", default="sub"),
+            "groups_claim": env.str(prefix + "GROUPS_CLAIM", default=ENCLAVE_ROLE_GROUP_CLAIM),
+            "role_mapping": env.dict(prefix + "ROLE_MAPPING", default=ENCLAVE_ROLE_MAPPING),
+            "mfa_amr": env.list(prefix + "MFA_AMR", default=ENCLAVE_MFA_TRUST_IDP_AMR),
+            "mfa_acr": env.list(prefix + "MFA_ACR", default=ENCLAVE_MFA_TRUST_IDP_ACR),
+            "groups_overage": overage,
+        }
+    return apps, identity
 
 
 def _saml_providers() -> list[dict[str, object]]:
@@ -239,10 +255,19 @@ def _saml_providers() -> list[dict[str, object]]:
     return apps
 
 
+_OIDC_APPS, ENCLAVE_SSO_PROVIDERS = _oidc_providers()
 SOCIALACCOUNT_PROVIDERS = {
-    "openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": _oidc_providers()},
+    "openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": _OIDC_APPS},
     "saml": {"APPS": _saml_providers()},
 }
+
+# The provider whose identities carry the Entra object id (oid) an Azure ML compute instance is
+# assigned to; no other IdP's oid claim is ever used for that.
+ENCLAVE_ENTRA_PROVIDER = env.str("ENCLAVE_ENTRA_PROVIDER", default="")
+# CA bundle for TLS to the IdPs (discovery, JWKS, token, userinfo); empty = the system's.
+ENCLAVE_SSO_CA_BUNDLE = env.str("ENCLAVE_SSO_CA_BUNDLE", default="")
+# How long discovery documents and JWKS stay cached (an unknown key id re-fetches the JWKS).
+ENCLAVE_OIDC_METADATA_CACHE_SECONDS = env.int("ENCLAVE_OIDC_METADATA_CACHE_SECONDS", default=3600)
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Enclave"
@@ -293,6 +318,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
+        # The configured IdPs' authorization endpoints are added per response
+        # (portal.identity.csp); CSP_FORM_ACTION_EXTRA is only an override for anything else.
         "form-action": [SELF, *env.list("CSP_FORM_ACTION_EXTRA", default=[])],
         "frame-ancestors": [NONE],
         "object-src": [NONE],

@@ -62,11 +62,12 @@ def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None,
 def _remember_idp_mfa(sender: Any, request: Any, user: Any, sociallogin: Any = None, **_: Any) -> None:
     """Remember, for this session only, whether the IdP asserted MFA in *this* login."""
     from portal.identity import IDP_MFA_SESSION_KEY, idp_asserted_mfa, idp_claims
+    from portal.identity.config import provider_config
 
     asserted = False
     if sociallogin is not None:
         id_token, _claims = idp_claims(sociallogin.account.extra_data or {})
-        asserted = idp_asserted_mfa(id_token)
+        asserted = idp_asserted_mfa(id_token, provider_config(sociallogin.account.provider))
     request.session[IDP_MFA_SESSION_KEY] = asserted
 
 

@@ -11,6 +11,7 @@ from portal import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("accounts/", include("portal.identity.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("portal.account_urls")),
     path("catalog/", include("workspaces.urls")),

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from audit.actions import Action, Outcome
 from audit.services import record, record_denied
+from portal.identity.selectors import entra_object_id_for
 from portal.roles import Role, has_role
 from workspaces import backends
 from workspaces.backends.base import CloudError, CloudRef, CloudState, CloudStatus, Provider, WorkspaceSpec
@@ -509,7 +510,7 @@ def build_spec(ws: Workspace) -> WorkspaceSpec:
         workspace_id=str(ws.pk),
         resource_name=ws.resource_name,
         owner_username=ws.owner.get_username(),
-        owner_cloud_id=getattr(ws.owner, "entra_object_id", "") or "",
+        owner_cloud_id=entra_object_id_for(ws.owner),
         template_slug=template.slug,
         template_version=version.number,
         instance_type=ws.instance_type,

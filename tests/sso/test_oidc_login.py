@@ -36,7 +36,10 @@ def test_first_login_creates_the_user_with_the_role_of_their_idp_group(client, s
     assert user.display_name == "Sam Scientist"
     assert user.entra_object_id == "8c1f4a52-3b7e-4d1a-9f4e-2a6b1c0d9e11"
     assert client.session["_auth_user_id"] == str(user.pk)
-    assert _actions(target_id=str(user.pk)) == ["user.created", "user.roles_changed", "auth.login"]
+    assert _actions(target_id=str(user.pk)) == ["user.created", "identity.linked", "user.roles_changed", "auth.login"]
+    identity = user.identities.get()
+    assert (identity.provider, identity.subject) == ("demo", "8c1f4a52-3b7e-4d1a-9f4e-2a6b1c0d9e11")
+    assert "nonce" not in identity.claims
     login = AuditEvent.objects.get(action="auth.login")
     assert login.details["method"] == "socialaccount"
     assert login.details["provider"] == "demo"
@@ -174,16 +177,40 @@ def test_the_token_endpoint_refuses_a_code_without_the_pkce_verifier(client, oid
     assert "PKCE" in token.json()["error_description"]
 
 
-def test_a_pre_provisioned_user_is_linked_by_the_idp_object_id_not_duplicated(client, sso_login):
+def test_a_pre_provisioned_user_is_not_linked_by_a_matching_object_id_and_the_login_is_refused(client, sso_login):
     from tests.factories import UserFactory
 
     seeded: Any = UserFactory(username="sam.scientist", entra_object_id="8c1f4a52-3b7e-4d1a-9f4e-2a6b1c0d9e11")
 
+    result = sso_login(client, "sam.scientist")
+
+    assert result.response.status_code == 403
+    assert b'data-reason="identity_conflict"' in result.response.content
+    assert "_auth_user_id" not in client.session
+    assert User.objects.count() == 1  # no second account was made for the asserted identity
+    conflict = AuditEvent.objects.get(action="auth.identity_conflict")
+    assert conflict.outcome == "denied"
+    assert conflict.target_id == str(seeded.pk)
+
+
+def test_a_pre_provisioned_user_signs_in_once_an_administrator_linked_the_identity(client, sso_login, oidc_idp):
+    from portal.identity.services import LINK_ADMIN, link_identity
+    from tests.factories import UserFactory
+
+    seeded: Any = UserFactory(username="sam.scientist", entra_object_id="8c1f4a52-3b7e-4d1a-9f4e-2a6b1c0d9e11")
+    admin: Any = UserFactory(username="cara.admin", roles=["catalog_admin"])
+    link_identity(
+        user=seeded, provider="demo", issuer=oidc_idp.issuer, subject="8c1f4a52-3b7e-4d1a-9f4e-2a6b1c0d9e11",
+        method=LINK_ADMIN, actor=admin,
+    )  # fmt: skip
+
     sso_login(client, "sam.scientist")
 
-    assert User.objects.filter(display_name="Sam Scientist").count() == 1
     assert client.session["_auth_user_id"] == str(seeded.pk)
     assert roles_of(User.objects.get(pk=seeded.pk)) == {Role.DATA_SCIENTIST}
+    linked = AuditEvent.objects.get(action="identity.linked")
+    assert linked.actor_label == "cara.admin"
+    assert linked.details["method"] == "admin"
 
 
 def test_a_same_username_without_the_same_object_id_is_never_taken_over(client, sso_login):
