@@ -57,6 +57,7 @@ class IdentityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.action(description="Unlink the selected identities (audited)")
     def unlink_selected(self, request: HttpRequest, queryset: QuerySet[Identity]) -> None:
-        for identity in queryset.select_related("user"):
+        identities = list(queryset.select_related("user"))
+        for identity in identities:
             unlink_identity(identity=identity, actor=request.user, reason="unlinked in the admin")
-        messages.success(request, f"Unlinked {queryset.count()} identities.")
+        messages.success(request, f"Unlinked {len(identities)} identities.")

@@ -6,14 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from audit.actions import Action
 from audit.services import record
 from portal.identity import sync_roles
-from portal.identity.config import ENTRA_OBJECT_ID_CLAIM, provider_config
+from portal.identity.config import ENTRA_OBJECT_ID_CLAIM, provider_config, social_apps
 from portal.identity.services import LINK_SEED, link_identity
 from portal.roles import Role
 
@@ -72,7 +71,7 @@ def _link_demo_identity(user: Any, demo: DemoUser) -> None:
     """Bind the seeded user to their demo-IdP identity, explicitly and audited, when the demo
     IdP is configured with ``oid`` as its subject (scripts/run.sh does): the same path an
     administrator or SCIM takes, since a login never links on a matching claim."""
-    for app in settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", []):
+    for app in social_apps("openid_connect"):
         provider = str(app["provider_id"])
         if provider != "demo" or provider_config(provider).subject_claim != ENTRA_OBJECT_ID_CLAIM:
             continue

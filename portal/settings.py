@@ -195,7 +195,9 @@ def _oidc_providers() -> tuple[list[dict[str, object]], dict[str, dict[str, obje
                     "server_url": env.str(prefix + "ISSUER"),
                     "oauth_pkce_enabled": True,
                     "token_auth_method": env.str(prefix + "TOKEN_AUTH_METHOD", default="client_secret_basic"),
-                    "scope": list(dict.fromkeys(["openid", "profile", "email", *env.list(prefix + "SCOPES", default=[])])),
+                    "scope": list(
+                        dict.fromkeys(["openid", "profile", "email", *env.list(prefix + "SCOPES", default=[])])
+                    ),
                 },
             }
         )

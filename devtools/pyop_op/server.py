@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from Cryptodome.PublicKey import RSA
 from jwkest.jwk import RSAKey
@@ -74,7 +74,7 @@ class _Userinfo(Userinfo):  # type: ignore[misc]
 
 def _handler(handle_ref: dict[str, OPHandle]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet in tests
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
         @property
@@ -98,7 +98,7 @@ def _handler(handle_ref: dict[str, OPHandle]) -> type[BaseHTTPRequestHandler]:
         def _body(self) -> str:
             return self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             self.op.hits[parts.path] += 1
             if parts.path == "/.well-known/openid-configuration":
@@ -112,7 +112,7 @@ def _handler(handle_ref: dict[str, OPHandle]) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, "not found", "text/plain")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             path = urlsplit(self.path).path
             self.op.hits[path] += 1
             body = self._body()
@@ -133,7 +133,7 @@ def _handler(handle_ref: dict[str, OPHandle]) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, "not found", "text/plain")
 
-        def do_PUT(self) -> None:  # noqa: N802
+        def do_PUT(self) -> None:
             path = urlsplit(self.path).path
             if not path.startswith("/_control/users/"):
                 self._send(404, "not found", "text/plain")
@@ -152,8 +152,8 @@ def _handler(handle_ref: dict[str, OPHandle]) -> type[BaseHTTPRequestHandler]:
                 self._send(400, f"invalid authentication request: {html.escape(str(e))}", "text/plain")
                 return
             buttons = "".join(
-                f'<button type="submit" name="user_id" value="{html.escape(uid)}" data-testid="op-user-{html.escape(uid)}">'
-                f"{html.escape(uid)}</button>"
+                f'<button type="submit" name="user_id" value="{html.escape(uid)}" '
+                f'data-testid="op-user-{html.escape(uid)}">{html.escape(uid)}</button>'
                 for uid in sorted(self.op.users)
             )
             page = (

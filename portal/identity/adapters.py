@@ -138,11 +138,10 @@ def _issuer(sociallogin: Any, id_token: Mapping[str, Any]) -> str:
     """Who asserted the identity: the ID token's (verified) ``iss``; for SAML, the IdP entity id."""
     if id_token.get("iss"):
         return str(id_token["iss"])
-    app = getattr(sociallogin.account, "get_provider", None)
     try:
-        provider = sociallogin.account.get_provider() if app else None
+        provider = sociallogin.account.get_provider()
         return str(((provider.app.settings or {}).get("idp") or {}).get("entity_id") or "")
-    except Exception:  # noqa: BLE001 - no app configured: identities keyed by provider alone
+    except Exception:  # an app that is no longer configured: the identity is keyed by provider alone
         return ""
 
 
@@ -349,8 +348,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                     "reason": "groups_overage",
                     "message": "You are a member of too many groups for your identity provider to list them in the "
                     "sign-in token, so Enclave cannot tell which role you have. Ask the platform team to configure "
-                    "the Enclave application to emit only the groups assigned to it (Entra ID: \"Groups assigned "
-                    "to the application\"), then sign in again.",
+                    'the Enclave application to emit only the groups assigned to it (Entra ID: "Groups assigned '
+                    'to the application"), then sign in again.',
                 },
                 status=403,
             )

@@ -46,8 +46,14 @@ def provider_config(provider: str) -> ProviderConfig:
     )
 
 
+def social_apps(kind: str) -> list[dict[str, Any]]:
+    """allauth's configured apps of ``kind`` (``openid_connect`` or ``saml``)."""
+    providers: dict[str, Any] = settings.SOCIALACCOUNT_PROVIDERS
+    return list((providers.get(kind) or {}).get("APPS") or [])
+
+
 def configured_providers() -> list[str]:
     """Ids of the OIDC providers configured in allauth (SAML apps share the id ``saml``)."""
-    oidc = settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", [])
-    saml = settings.SOCIALACCOUNT_PROVIDERS.get("saml", {}).get("APPS", [])
-    return [str(app["provider_id"]) for app in oidc] + (["saml"] if saml else [])
+    return [str(app["provider_id"]) for app in social_apps("openid_connect")] + (
+        ["saml"] if social_apps("saml") else []
+    )

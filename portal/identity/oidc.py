@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,9 +24,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 
-from portal.identity.config import provider_config
+from portal.identity.config import provider_config, social_apps
 
+logger = logging.getLogger(__name__)
 BASE_SCOPES = ("openid", "profile", "email")
+# Page rendering may read discovery for CSP: never wait long on an unreachable IdP for it.
+CSP_DISCOVERY_TIMEOUT = 2.0
 # Asymmetric algorithms only: "none" and HMAC (keyed with the public client secret) are refused.
 ALLOWED_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"})
 
@@ -40,7 +44,7 @@ def _cache_key(kind: str, url: str) -> str:
     return f"enclave:oidc:{kind}:{hashlib.sha256(url.encode()).hexdigest()[:32]}"
 
 
-def fetch_json_cached(kind: str, url: str, *, refresh: bool = False) -> dict[str, Any]:
+def fetch_json_cached(kind: str, url: str, *, refresh: bool = False, timeout: float | None = None) -> dict[str, Any]:
     """GET ``url`` as JSON through the Django cache (``ENCLAVE_OIDC_METADATA_CACHE_SECONDS``),
     so discovery and JWKS cost one fetch per lifetime, not one per sign-in."""
     key = _cache_key(kind, url)
@@ -49,7 +53,7 @@ def fetch_json_cached(kind: str, url: str, *, refresh: bool = False) -> dict[str
         if cached is not None:
             return dict(json.loads(cached))
     with _requests_session() as session:
-        response = session.get(url)
+        response = session.get(url, **({"timeout": timeout} if timeout else {}))
         response.raise_for_status()
         data = response.json()
     cache.set(key, json.dumps(data), settings.ENCLAVE_OIDC_METADATA_CACHE_SECONDS)
@@ -60,8 +64,8 @@ def discovery_url(server_url: str) -> str:
     return server_url if "/.well-known/" in server_url else server_url.rstrip("/") + "/.well-known/openid-configuration"
 
 
-def discovery(app_settings: dict[str, Any]) -> dict[str, Any]:
-    config = fetch_json_cached("discovery", discovery_url(str(app_settings["server_url"])))
+def discovery(app_settings: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
+    config = fetch_json_cached("discovery", discovery_url(str(app_settings["server_url"])), timeout=timeout)
     config.update(app_settings.get("openid_configuration_overrides", {}))
     return config
 
@@ -161,15 +165,15 @@ def authorization_origins() -> list[str]:
     the issuer's origin while discovery cannot be read), and SAML SSO URLs: the places the
     login page's SSO buttons send the browser to, which CSP ``form-action`` must allow."""
     origins: list[str] = []
-    for app in settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", []):
+    for app in social_apps("openid_connect"):
         app_settings = dict(app.get("settings") or {})
         url = str(app_settings.get("server_url") or "")
         try:
-            url = str(discovery(app_settings).get("authorization_endpoint") or url)
-        except Exception:  # noqa: BLE001 - an unreachable IdP must not break every page
-            pass
+            url = str(discovery(app_settings, timeout=CSP_DISCOVERY_TIMEOUT).get("authorization_endpoint") or url)
+        except Exception as e:  # an unreachable IdP must not break every page
+            logger.warning("sso.discovery_unreachable", extra={"server_url": url, "error": str(e)[:200]})
         origins.append(url)
-    for app in settings.SOCIALACCOUNT_PROVIDERS.get("saml", {}).get("APPS", []):
+    for app in social_apps("saml"):
         idp = dict((app.get("settings") or {}).get("idp") or {})
         origins.append(str(idp.get("sso_url") or idp.get("metadata_url") or ""))
     out = []

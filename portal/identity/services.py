@@ -69,7 +69,9 @@ def link_identity(
     if not subject:
         raise ValueError("an identity needs a subject")
     with transaction.atomic():
-        existing = Identity.objects.select_for_update().filter(provider=provider, issuer=issuer, subject=subject).first()
+        existing = (
+            Identity.objects.select_for_update().filter(provider=provider, issuer=issuer, subject=subject).first()
+        )
         if existing is not None:
             if existing.user_id != user.pk:
                 raise IdentityConflictError(f"{provider}:{subject} is bound to another user")

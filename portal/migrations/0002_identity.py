@@ -28,30 +28,43 @@ def backfill_from_social_accounts(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0001_initial'),
-        ('socialaccount', '0006_alter_socialaccount_extra_data'),
+        ("portal", "0001_initial"),
+        ("socialaccount", "0006_alter_socialaccount_extra_data"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Identity',
+            name="Identity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=100)),
-                ('issuer', models.CharField(blank=True, max_length=500)),
-                ('subject', models.CharField(max_length=255)),
-                ('claims', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_login_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='identities', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("provider", models.CharField(max_length=100)),
+                ("issuer", models.CharField(blank=True, max_length=500)),
+                ("subject", models.CharField(max_length=255)),
+                ("claims", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_login_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="identities",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'identities',
-                'ordering': ['provider', 'subject'],
-                'indexes': [models.Index(fields=['user', 'provider'], name='identity_user_provider')],
-                'constraints': [models.UniqueConstraint(fields=('provider', 'issuer', 'subject'), name='identity_unique_per_issuer'), models.CheckConstraint(condition=models.Q(('subject', ''), _negated=True), name='identity_subject_not_empty')],
+                "verbose_name_plural": "identities",
+                "ordering": ["provider", "subject"],
+                "indexes": [models.Index(fields=["user", "provider"], name="identity_user_provider")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("provider", "issuer", "subject"), name="identity_unique_per_issuer"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("subject", ""), _negated=True), name="identity_subject_not_empty"
+                    ),
+                ],
             },
         ),
         migrations.RunPython(backfill_from_social_accounts, migrations.RunPython.noop),

@@ -4,7 +4,6 @@ approver without MFA is held at TOTP setup until it is done."""
 from __future__ import annotations
 
 import contextlib
-import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +12,7 @@ from django.urls import NoReverseMatch, reverse
 
 from audit.models import AuditEvent
 from devtools.oidc_idp import Client, IdPHandle, load_users, start_idp
-from tests.fixtures.oidc import CALLBACK_PATH, CLIENT_ID, CLIENT_SECRET, provider_settings
+from tests.fixtures.oidc import CALLBACK_PATH, CLIENT_ID, CLIENT_SECRET, DEMO_IDENTITY_SETTINGS, provider_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.sso, pytest.mark.django_db(transaction=True)]
 
@@ -26,10 +25,9 @@ def live_idp(live_server: Any, settings: Any) -> Iterator[IdPHandle]:
         port=0, users=load_users(), clients=[Client(CLIENT_ID, CLIENT_SECRET, {f"{live_server.url}{CALLBACK_PATH}"})]
     )
     settings.SOCIALACCOUNT_PROVIDERS = provider_settings(handle.issuer)
-    # Browsers apply form-action to the redirect after the SSO button's POST, as CSP_FORM_ACTION_EXTRA does in the demo.
-    csp = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
-    csp["DIRECTIVES"]["form-action"] = [*csp["DIRECTIVES"]["form-action"], handle.issuer]
-    settings.CONTENT_SECURITY_POLICY = csp
+    settings.ENCLAVE_SSO_PROVIDERS = DEMO_IDENTITY_SETTINGS
+    settings.ENCLAVE_ENTRA_PROVIDER = "demo"
+    # No form-action by hand: portal.identity.csp allows the IdP's authorization endpoint.
     try:
         yield handle
     finally:

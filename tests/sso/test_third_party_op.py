@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -91,9 +90,7 @@ def test_an_id_token_whose_nonce_is_not_this_logins_is_refused_and_audited(clien
     assert failure.details["exception"] == "NonceMismatchError"
 
 
-def test_without_the_groups_scope_the_op_releases_no_groups_and_the_user_has_no_access(
-    client, start_third_party_op
-):
+def test_without_the_groups_scope_the_op_releases_no_groups_and_the_user_has_no_access(client, start_third_party_op):
     op = start_third_party_op("okta", SCOPES="")
 
     response = op_login(client, op, "sam")
@@ -189,12 +186,12 @@ def test_an_id_token_from_the_token_endpoint_is_refused_when_its_signature_does_
 
     # The OP signs with a key its JWKS does not publish under that key id.
     third_party_op.published_jwks = third_party_op.provider.jwks
-    monkeypatch.setattr(third_party_op.provider, "signing_key", RSAKey(key=RSA.generate(2048), alg="RS256", kid="pyop-1"))
+    monkeypatch.setattr(
+        third_party_op.provider, "signing_key", RSAKey(key=RSA.generate(2048), alg="RS256", kid="pyop-1")
+    )
 
     response = op_login(client, third_party_op, "sam")
 
     assert response.status_code == 401
     assert not User.objects.exists()
     assert "Invalid id_token" in AuditEvent.objects.get(action="auth.sso_failed").details["reason"]
-
-
