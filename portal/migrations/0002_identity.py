@@ -7,10 +7,16 @@ from django.db import migrations, models
 
 def backfill_from_social_accounts(apps, schema_editor):
     """Every social account that exists already is a binding someone made before identities
-    were recorded: keep it, keyed by the issuer its last ID token named."""
+    were recorded: keep it, keyed by the issuer its last ID token named and by the provider's
+    configured subject claim when the stored claims have it (``oid`` for Entra), else its uid."""
     SocialAccount = apps.get_model("socialaccount", "SocialAccount")
     Identity = apps.get_model("portal", "Identity")
     secret = {"nonce", "at_hash", "c_hash", "s_hash", "access_token", "id_token", "refresh_token"}
+    configured = getattr(settings, "ENCLAVE_SSO_PROVIDERS", {}) or {}
+
+    def subject_claim(provider):
+        return str((configured.get(provider) or {}).get("subject_claim") or "sub")
+
     for account in SocialAccount.objects.exclude(uid="").iterator():
         data = account.extra_data or {}
         id_token = data.get("id_token") if isinstance(data.get("id_token"), dict) else {}
@@ -18,7 +24,7 @@ def backfill_from_social_accounts(apps, schema_editor):
         Identity.objects.get_or_create(
             provider=account.provider,
             issuer=str((id_token or {}).get("iss") or ""),
-            subject=account.uid,
+            subject=str(claims.get(subject_claim(account.provider)) or account.uid),
             defaults={
                 "user_id": account.user_id,
                 "claims": {k: v for k, v in claims.items() if k not in secret},
