@@ -120,6 +120,16 @@ class EnclaveOIDCAdapter(OpenIDConnectOAuth2Adapter):
     def _decode_id_token(self, app: SocialApp, id_token: str) -> dict[str, Any]:
         return verify_id_token(id_token, openid_config=self.openid_config, client_id=app.client_id)
 
+    def complete_login(self, request: HttpRequest, app: SocialApp, token: Any, **kwargs: Any) -> Any:
+        """OIDC Core 5.3.2: userinfo whose ``sub`` is not the ID token's must not be used (its
+        groups and ``oid`` would otherwise be merged over the verified token's)."""
+        login = super().complete_login(request, app, token, **kwargs)
+        data = login.account.extra_data or {}
+        id_sub, userinfo = (data.get("id_token") or {}).get("sub"), data.get("userinfo")
+        if userinfo is not None and id_sub is not None and str(userinfo.get("sub")) != str(id_sub):
+            raise OAuth2Error("the userinfo response is about another subject than the ID token")
+        return login
+
 
 class EnclaveOIDCProvider(OpenIDConnectProvider):
     """allauth's OpenID Connect provider, plus:

@@ -53,6 +53,6 @@ def test_the_azure_workspace_spec_carries_the_entra_identitys_object_id(person, 
     settings.ENCLAVE_SSO_PROVIDERS = {"entra": {"subject_claim": "oid"}}
     Identity.objects.create(user=person, provider="entra", issuer="i", subject="oid-from-entra")
     version = TemplateVersionFactory(template=TemplateFactory(provider="azure_ml"))
-    ws = WorkspaceFactory(owner=person, template_version=version)
+    ws: Any = WorkspaceFactory(owner=person, template_version=version)
 
     assert build_spec(ws).owner_cloud_id == "oid-from-entra"

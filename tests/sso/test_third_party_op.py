@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -195,3 +196,20 @@ def test_an_id_token_from_the_token_endpoint_is_refused_when_its_signature_does_
     assert response.status_code == 401
     assert not User.objects.exists()
     assert "Invalid id_token" in AuditEvent.objects.get(action="auth.sso_failed").details["reason"]
+
+
+def test_userinfo_about_another_subject_than_the_id_token_is_refused(client, third_party_op, monkeypatch):
+    from portal.identity.oidc import EnclaveOIDCAdapter
+
+    original = EnclaveOIDCAdapter._fetch_user_info
+
+    def swapped(self: Any, access_token: str) -> dict[str, Any]:
+        return {**original(self, access_token), "sub": "00u2alex"}
+
+    monkeypatch.setattr(EnclaveOIDCAdapter, "_fetch_user_info", swapped)
+
+    response = op_login(client, third_party_op, "sam")
+
+    assert response.status_code == 401
+    assert not User.objects.exists()
+    assert "another subject" in AuditEvent.objects.get(action="auth.sso_failed").details["reason"]
