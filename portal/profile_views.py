@@ -14,6 +14,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.identity.config import social_apps
+from portal.identity.selectors import entra_object_id_for, identities_of
 from portal.mfa import has_totp, mfa_required
 from portal.models import PersonalToken
 from portal.permissions import any_role, not_found
@@ -31,6 +33,14 @@ def _render(request: HttpRequest, form: TokenForm, *, secret: str = "", new_toke
             status: int = 200) -> HttpResponse:  # fmt: skip
     user: Any = request.user  # signed in: every view here is behind any_role
     tokens = PersonalToken.objects.filter(user=user).order_by("-created_at")
+    identities = list(identities_of(user))
+    linked = {i.provider for i in identities}
+    # A second provider can be linked only while signed in through a linked identity.
+    linkable = (
+        [(str(a["provider_id"]), str(a.get("name") or a["provider_id"])) for a in social_apps("openid_connect")
+         if a["provider_id"] not in linked]
+        if identities else []
+    )  # fmt: skip
     response = render(
         request,
         "portal/profile.html",
@@ -42,6 +52,9 @@ def _render(request: HttpRequest, form: TokenForm, *, secret: str = "", new_toke
             "has_totp": has_totp(request.user),
             "mfa_required": mfa_required(request.user),
             "now": timezone.now(),
+            "identities": identities,
+            "linkable": linkable,
+            "entra_object_id": entra_object_id_for(user),
         },
         status=status,
     )
