@@ -11,8 +11,8 @@ from django.db import transaction
 
 from audit.actions import Action
 from audit.services import record
+from core.roles import Role
 from portal.identity import sync_roles
-from portal.roles import Role
 
 DEMO_PASSWORD = "enclave-demo-2026"  # noqa: S105 - demo only; local login is off in production
 

@@ -29,7 +29,7 @@ from django.shortcuts import render
 
 from audit.actions import Action, Outcome
 from audit.services import record
-from portal.roles import Role, forget_roles, role_group, roles_of
+from core.roles import Role, forget_roles, role_group, roles_of
 
 LOCAL_POLICY_DEMO = "demo"
 LOCAL_POLICY_BREAK_GLASS = "break-glass"

@@ -20,12 +20,13 @@ import pytest
 from django.db import close_old_connections, connection
 
 from audit.models import AuditEvent
+from catalog.models import RoleQuota
 from tests.factories import TemplateVersionFactory, UserFactory, azureml_spec
 from tests.fixtures.celery_worker import wait_for
 from workspaces import services, tasks
 from workspaces.backends import get_backend
 from workspaces.backends.azureml import RETRY_TOTAL
-from workspaces.models import RoleQuota, Workspace
+from workspaces.models import Workspace
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 

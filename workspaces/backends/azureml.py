@@ -53,6 +53,7 @@ from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.machinelearningservices import MachineLearningServicesMgmtClient
 from pydantic import ValidationError
 
+from catalog.specs import AzureMLSpec
 from workspaces.backends.base import (
     CloudAccessDenied,
     CloudConflict,
@@ -69,7 +70,6 @@ from workspaces.backends.base import (
     TransientCloudError,
     WorkspaceSpec,
 )
-from workspaces.specs import AzureMLSpec
 
 API_VERSION = "2024-04-01"
 AUTHORIZATION_API_VERSION = "2022-04-01"
