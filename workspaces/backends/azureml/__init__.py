@@ -7,13 +7,19 @@ translation of Azure's errors into the portal's ``CloudError`` vocabulary.
 
 API version: the installed SDK's typed models stop at 2020-08-01, which cannot
 express ``enableNodePublicIp`` or ``idleTimeBeforeShutdown``. Rather than drop
-two baseline controls, every compute call uses api-version 2024-04-01: the
-create body is built as 2024-04-01 JSON by ``build_compute_instance_body`` and
-sent as bytes, responses are read as raw JSON (the 2020-08-01 models would
-silently discard the same fields on the way back), and start/stop — typed in the
-SDK as synchronous 200-only calls, but 202 long-running operations in
-2024-04-01 — go through the client's own pipeline via ``_send_request``. Every
-request thus still gets the SDK's authentication, retry and logging policies.
+two baseline controls, every compute call uses ``API_VERSION`` (2025-12-01,
+an api-version whose published definition declares every property the create body
+sends, ``idleTimeBeforeShutdown`` included — 2024-04-01 does not): the create
+body is built as JSON by ``build_compute_instance_body`` and sent as bytes,
+responses are read as raw JSON (the 2020-08-01 models would silently discard
+the same fields on the way back), and start/stop/delete — typed in the SDK
+with other status codes than the api-version publishes (202 for start/stop,
+200/202/204 for delete) — go through the client's own pipeline via
+``_send_request``. Every request thus still gets the SDK's authentication,
+retry and logging policies. A running instance is reported running only once
+its read-back confirms idle shutdown (see ``status_from_resource``), and the
+api-version used is recorded in the refs, hardening facts and grant details
+that the portal stores and audits.
 
 Nothing here waits for Azure: long-running operations are started with
 ``polling=False`` (a polling ``LROPoller`` would start a background thread) and

@@ -33,6 +33,7 @@ from workspaces.backends.azureml.locations import ComputeLocation, compute_name_
 from workspaces.backends.azureml.status import (
     ALREADY_STARTED,
     ALREADY_STOPPED,
+    REQUESTED_IDLE,
     assigned_user_of,
     principal_id_of,
     status_from_resource,
@@ -136,7 +137,7 @@ class AzureMLBackend(RoleAssignments):
     # --- raw compute calls -------------------------------------------------------------
 
     def _get_compute(self, loc: ComputeLocation) -> dict[str, Any] | None:
-        """The compute's 2024-04-01 JSON, or ``None`` if Azure has no such compute."""
+        """The compute's ``API_VERSION`` JSON, or ``None`` if Azure has no such compute."""
         with self._lock:
             self._workspaces.add((loc.subscription_id, loc.resource_group, loc.workspace_name))
         try:
@@ -148,11 +149,24 @@ class AzureMLBackend(RoleAssignments):
         return cast(dict[str, Any], resource)
 
     def _post_action(self, loc: ComputeLocation, action: str) -> None:
-        """POST start/stop: a 202 long-running operation in 2024-04-01, started and not awaited."""
+        """POST start/stop: a 202 long-running operation at ``API_VERSION``, started and not awaited."""
         request = HttpRequest("POST", f"{loc.arm_id}/{action}", params={"api-version": API_VERSION})
         response = self._ml(loc.subscription_id)._send_request(request)
         if response.status_code not in (200, 202):
             raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+
+    def _delete_compute(self, loc: ComputeLocation) -> int:
+        """DELETE the compute and its VM; the status code. 204 (and 404) mean Azure has no such compute.
+
+        Sent through the pipeline rather than the typed ``begin_delete``, which
+        accepts only 200/202 and would turn the published 204 — the compute
+        vanished between our read and our delete — into an error.
+        """
+        params = {"api-version": API_VERSION, "underlyingResourceAction": "Delete"}
+        response = self._ml(loc.subscription_id)._send_request(HttpRequest("DELETE", loc.arm_id, params=params))
+        if response.status_code not in (200, 202, 204, 404):
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        return response.status_code
 
     def _list_computes(self, subscription_id: str, resource_group: str, workspace_name: str) -> Iterator[Any]:
         client = self._ml(subscription_id)
@@ -211,7 +225,8 @@ class AzureMLBackend(RoleAssignments):
                 f"A compute instance named {loc.compute_name!r} already exists in {loc.workspace_name!r} "
                 "and is assigned to someone else; Enclave will not adopt it."
             )
-        return loc.to_ref(principal_id_of(resource))
+        idle = str(body["properties"]["properties"]["idleTimeBeforeShutdown"])
+        return loc.to_ref(principal_id_of(resource), **{REQUESTED_IDLE: idle, "api_version": API_VERSION})
 
     def describe(self, ref: CloudRef) -> CloudStatus:
         loc = ComputeLocation.from_ref(ref)
@@ -247,15 +262,7 @@ class AzureMLBackend(RoleAssignments):
             status = status_from_resource(ref, resource)
             if status.state is CloudState.DELETING:
                 return status
-            try:
-                self._ml(loc.subscription_id).machine_learning_compute.begin_delete(
-                    loc.resource_group,
-                    loc.workspace_name,
-                    loc.compute_name,
-                    underlying_resource_action="Delete",
-                    polling=False,
-                )
-            except ResourceNotFoundError:
+            if self._delete_compute(loc) in (204, 404):
                 return CloudStatus(ref=status.ref, state=CloudState.DELETED, raw_status="NotFound")
         return replace(status, state=CloudState.DELETING, raw_status="Deleting", message="")
 

@@ -18,7 +18,7 @@ _FORBIDDEN_TAG_CHARS = re.compile(r"[<>%&\\?/]")
 
 
 def build_compute_instance_body(spec: WorkspaceSpec, *, tenant_id: str) -> dict[str, Any]:
-    """The 2024-04-01 ``ComputeResource`` body for ``spec``'s compute instance, validated before anything is sent.
+    """The ``API_VERSION`` ``ComputeResource`` body for ``spec``'s compute instance, validated before anything is sent.
 
     The body carries the security baseline: the template's subnet, no public IP
     on the node, public SSH closed, a *personal* instance assigned to the

@@ -13,7 +13,13 @@ from azure.core.credentials import AccessToken
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 
-API_VERSION = "2024-04-01"
+# Every compute call uses this Machine Learning Services api-version. It is the
+# one whose published definition declares everything the create body sends,
+# ``idleTimeBeforeShutdown`` on ComputeInstanceProperties included (2024-04-01
+# does not: Azure may drop it there silently). The definition is Microsoft's
+# TypeSpec-generated ARM client in azure-ai-ml (_restclient.arm_ml_service); the
+# fake ARM and tests/workspaces/test_azure_create_body.py hold us to it.
+API_VERSION = "2025-12-01"
 AUTHORIZATION_API_VERSION = "2022-04-01"
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
 
@@ -82,5 +88,5 @@ def client_kwargs(
 
 
 def raw_json(pipeline_response: PipelineResponse[Any, Any], _deserialized: Any, _headers: Any) -> Any:
-    """``cls`` hook: keep the 2024-04-01 JSON instead of the SDK's 2020-08-01 model."""
+    """``cls`` hook: keep the ``API_VERSION`` JSON instead of the SDK's 2020-08-01 model."""
     return pipeline_response.http_response.json()

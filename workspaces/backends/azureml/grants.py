@@ -10,6 +10,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
 
+from workspaces.backends.azureml.client import AUTHORIZATION_API_VERSION
 from workspaces.backends.azureml.errors import error_code_and_message, translated
 from workspaces.backends.azureml.locations import ComputeLocation
 from workspaces.backends.azureml.status import principal_id_of
@@ -79,6 +80,7 @@ class RoleAssignments:
                 "assignment_name": assignment.name,
                 "principal_id": principal_id,
                 "expires_at": grant.expires_at.isoformat(),
+                "api_version": AUTHORIZATION_API_VERSION,
             },
         )
 

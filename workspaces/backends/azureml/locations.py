@@ -49,7 +49,8 @@ class ComputeLocation:
             raise InvalidCloudRequest(f"The workspace's Azure reference is incomplete ({ref.resource_id!r}).")
         return parsed
 
-    def to_ref(self, principal_id: str = "") -> CloudRef:
+    def to_ref(self, principal_id: str = "", **requested: str) -> CloudRef:
+        """The ref to store; ``requested`` records settings that ``describe`` must find confirmed."""
         extra = {
             "subscription_id": self.subscription_id,
             "resource_group": self.resource_group,
@@ -58,6 +59,7 @@ class ComputeLocation:
         }
         if principal_id:
             extra["principal_id"] = principal_id
+        extra.update(requested)
         return CloudRef(
             provider=Provider.AZURE_ML, resource_name=self.compute_name, resource_id=self.arm_id, extra=extra
         )
