@@ -13,7 +13,7 @@ from models that Microsoft generates from Azure's published REST definitions —
 
 ``azure-ai-ml`` is a development dependency only, so the derived schema is
 kept as a snapshot beside this file (``published_schema.json``), which the fake
-loads; ``python -m devtools.fake_arm.published`` rewrites it, and a test fails
+loads; ``python -m devtools.fake_arm.write_schema`` rewrites it, and a test fails
 whenever the snapshot differs from what the installed packages derive.
 """
 
@@ -230,7 +230,7 @@ def _source(package: str, module: str, api_version: str) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m devtools.fake_arm.published [--check]``: rewrite (or check) the snapshot."""
+    """``python -m devtools.fake_arm.write_schema [--check]``: rewrite (or check) the snapshot."""
     derived = derive_published_schema()
     text = json.dumps(derived, indent=1, sort_keys=True) + "\n"
     if "--check" in (argv if argv is not None else sys.argv[1:]):
@@ -240,7 +240,3 @@ def main(argv: list[str] | None = None) -> int:
     SNAPSHOT.write_text(text)
     print(f"wrote {SNAPSHOT}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -19,7 +19,7 @@ def test_the_checked_in_snapshot_is_what_the_installed_packages_derive() -> None
     derived = derive_published_schema()
 
     assert json.loads(SNAPSHOT.read_text()) == derived, (
-        "devtools/fake_arm/published_schema.json is stale: run python -m devtools.fake_arm.published"
+        "devtools/fake_arm/published_schema.json is stale: run python -m devtools.fake_arm.write_schema"
     )
 
 
