@@ -305,6 +305,17 @@ class SageMakerBackend:
         policy_name = str(grant.details.get("policy_name") or f"{GRANT_POLICY_PREFIX}{grant.grant_id}")
         self._roles.delete_policy(role, policy_name, "remove the workspace's dataset access")
 
+    # --- catalog checks -------------------------------------------------------------------------------------
+
+    def boundary_policy_exists(self, arn: str) -> bool | None:
+        """Whether the permissions boundary policy ``arn`` exists in IAM and can be attached to a role.
+
+        ``None`` when the portal cannot tell (its identity may not read IAM policies, or AWS is unreachable):
+        the catalog calls this when a template version is published, so a template naming a boundary IAM
+        would refuse is caught before anyone requests a workspace from it.
+        """
+        return self._roles.policy_exists(arn)
+
     # --- reconciliation -------------------------------------------------------------------------------------
 
     def inventory(self) -> Iterable[CloudStatus]:
