@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -144,7 +145,8 @@ def validate_request(service: str, operation: str, params: Mapping[str, Any]) ->
 
 def shape_problems(shape: Shape | None, value: Any, path: str = "$") -> list[str]:
     """Where a (JSON-decoded) response breaks ``shape``: unknown members, wrong types, missing required
-    members, values outside an enum. Timestamps may be numbers (epoch seconds) or ISO 8601 strings.
+    members, values outside an enum. Timestamps may be numbers (epoch seconds), ISO 8601 strings or, in a
+    response botocore parsed, datetimes.
     """
     if shape is None:
         return [] if value in (None, {}, b"", "") else [f"{path}: the operation has no output, got {value!r}"]
@@ -171,7 +173,7 @@ def shape_problems(shape: Shape | None, value: Any, path: str = "$") -> list[str
         "integer": (int,),
         "long": (int,),
         "boolean": (bool,),
-        "timestamp": (int, float, str),
+        "timestamp": (int, float, str, datetime),
         "float": (int, float),
         "double": (int, float),
         "blob": (str, bytes),

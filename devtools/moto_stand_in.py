@@ -28,6 +28,7 @@ import html
 import io
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -73,6 +74,7 @@ OWN_OPERATIONS: dict[str, tuple[str, ...]] = {
 RESHAPED_OUTPUTS: dict[str, tuple[str, ...]] = {"sagemaker": ("DescribeNotebookInstance", "ListNotebookInstances")}
 
 StartResponse = Callable[..., Any]
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 Environ = dict[str, Any]
 
 
@@ -224,13 +226,14 @@ def _aws_error(
     if json_protocol:
         body = json.dumps({"__type": error.code, "message": error.message}).encode()
         return _respond(start_response, error.status, body, "application/x-amz-json-1.1", headers)
+    message = _XML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", error.message)  # XML 1.0 cannot carry them
     xml = (
         "<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error>"
         "<RequestId>{request_id}</RequestId></ErrorResponse>"
     ).format(
         kind="Receiver" if error.status >= 500 else "Sender",
         code=html.escape(error.code),
-        message=html.escape(error.message),
+        message=html.escape(message),
         request_id=request_id,
     )
     return _respond(start_response, error.status, xml.encode(), "text/xml", headers)
@@ -338,7 +341,9 @@ class EnclaveStandIn:
 
     def _check_iam(self, environ: Environ, action: str, body: bytes) -> None:
         """Refuse what IAM refuses and moto lets through: model constraints and a boundary that does not exist."""
-        form = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items() if values}
+        form = {
+            key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()
+        }
         shape = operation_model("iam", action).input_shape
         params: dict[str, Any] = {}
         for name, member in shape.members.items():  # top-level scalars; moto checks lists and maps
