@@ -14,6 +14,8 @@ lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy .
+	.venv/bin/lint-imports
+	PYTHONPATH=. .venv/bin/python scripts/import_cycles.py
 
 fmt: install
 	.venv/bin/ruff check --fix .

@@ -19,7 +19,7 @@ from approvals import permissions, selectors, services
 from approvals.exceptions import RequestNotFound
 from approvals.models import AccessRequest, ApprovalPolicy, Dataset, Decision, Grant
 from audit.services import record_denied
-from portal.roles import roles_of
+from core.roles import roles_of
 
 
 class HasRole(BasePermission):

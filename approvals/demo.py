@@ -6,9 +6,9 @@ from typing import Any
 
 from approvals import services
 from approvals.models import ApprovalPolicy, Dataset
-from portal.roles import Role, role_group
-from workspaces.backends.base import Provider
-from workspaces.models import Classification
+from catalog.models import Classification
+from catalog.providers import Provider
+from core.roles import Role, role_group
 
 DEMO_DATASETS = (
     {

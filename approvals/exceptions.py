@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from portal.api_errors import ConflictError, DomainError, NotFoundError, PermissionDeniedError
+from core.errors import ConflictError, DomainError, NotFoundError, PermissionDeniedError
 
 
 class RequestInvalid(DomainError):

@@ -12,8 +12,9 @@ from django.contrib.auth.models import Group
 
 from approvals import selectors
 from approvals.models import ApprovalPolicy, Dataset, Verdict
-from workspaces.backends.base import Provider
-from workspaces.models import Classification, Workspace
+from catalog.models import Classification
+from catalog.providers import Provider
+from workspaces.models import Workspace
 
 PROVIDER_CHOICES = [
     (Provider.AWS_SAGEMAKER.value, "AWS (S3 prefix)"),

@@ -20,8 +20,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django_fsm import FSMField, transition
 
-from workspaces.backends.base import Provider
-from workspaces.models import Classification, Workspace
+from catalog.models import Classification
+from catalog.providers import Provider
+from workspaces.models import Workspace
 
 S3_LOCATION_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(?:[A-Za-z0-9!_.*'()/-]+/)?$")
 AZURE_SCOPE_RE = re.compile(

@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from approvals import permissions
 from approvals.models import AccessRequest, Grant, Verdict
-from portal.roles import Role
+from core.roles import Role
 
 log = logging.getLogger(__name__)
 LINK_SALT = "approvals.review-link"

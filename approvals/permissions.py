@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from approvals.models import AccessRequest, RequestState
-from portal.roles import Role, has_role
+from core.roles import Role, has_role
 
 _GROUPS_ATTR = "_enclave_group_ids"
 

@@ -1,12 +1,12 @@
 """The approvals app's periodic tasks: the grant-expiry sweep every minute and the
 follow-up sweep (remind, escalate, time out, warn) every 15 minutes (registered by
-``portal.schedules``)."""
+``core.schedules``)."""
 
 from __future__ import annotations
 
 from django_celery_beat.models import PeriodicTask
 
-from portal.schedules import Schedule, register
+from core.schedules import Schedule, register
 
 SCHEDULES: tuple[Schedule, ...] = (
     ("Expire data-access grants", "approvals.expire_grants", 1),

@@ -28,7 +28,7 @@ from approvals.models import (
 )
 from approvals.services import GRANTABLE_WORKSPACE_STATES
 from audit.models import AuditEvent
-from portal.roles import Role, has_role
+from core.roles import Role, has_role
 from workspaces.models import Workspace
 
 R = RequestState

@@ -24,9 +24,10 @@ from approvals import notifications, permissions, selectors, services
 from approvals.exceptions import RequestNotFound
 from approvals.forms import DatasetForm, DecisionForm, NewRequestForm, PolicyForm
 from approvals.models import AccessRequest, ApprovalPolicy, Grant, GrantStatus, RequestState
-from portal.api_errors import DomainError
-from portal.permissions import any_role, not_found, role_required
-from portal.roles import Role
+from core.errors import DomainError
+from core.permissions import any_role, role_required
+from core.roles import Role
+from portal.permissions import not_found
 
 CATALOG_VIEWERS = (Role.CATALOG_ADMIN, Role.AUDITOR)
 

@@ -15,7 +15,7 @@ from rest_framework.permissions import BasePermission
 
 from audit.filters import EventFilterForm
 from audit.models import AuditEvent
-from portal.roles import Role, has_role
+from core.roles import Role, has_role
 
 
 class IsAuditor(BasePermission):

@@ -1,11 +1,11 @@
 """The audit app's periodic task: the hourly full verification of the hash chain
-(registered by ``portal.schedules``)."""
+(registered by ``core.schedules``)."""
 
 from __future__ import annotations
 
 from django_celery_beat.models import PeriodicTask
 
-from portal.schedules import Schedule, register
+from core.schedules import Schedule, register
 
 VERIFY_SCHEDULE_NAME = "Verify the audit trail's hash chain"
 VERIFY_TASK = "audit.verify_chain"

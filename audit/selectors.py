@@ -16,7 +16,7 @@ from audit.filters import EventFilter
 from audit.hashing import chain_hash, event_payload
 from audit.models import AuditEvent
 from audit.services import READER_ROLES, latest_verification, tip_seq
-from portal.roles import has_role
+from core.roles import has_role
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500

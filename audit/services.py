@@ -31,8 +31,9 @@ from audit.hashing import GENESIS, chain_hash, event_payload
 from audit.models import AuditChainHead, AuditEvent
 from audit.redaction import redact
 from audit.verification import VerifyResult, verify_chain
-from portal import context
-from portal.roles import Role, roles_of
+from core import context
+from core.errors import PermissionDeniedError
+from core.roles import Role, roles_of
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +232,7 @@ def record(
 
     ``actor`` is the user who acted (``None`` for the system; ``system_actor`` or the
     running task's name then names it). IP, user agent and correlation id come from
-    the request or task context (``portal.context``). Secrets in ``details`` are
+    the request or task context (``core.context``). Secrets in ``details`` are
     redacted before hashing, so they never reach the database or an export.
     """
     action = Action(action)
@@ -304,8 +305,6 @@ def tip_seq() -> int:
 
 
 def _require_reader(actor: Any, what: str) -> None:
-    from portal.api_errors import PermissionDeniedError
-
     if actor is not None and not any(r in roles_of(actor) for r in READER_ROLES):
         record_denied(actor=actor, reason=f"{what} is for auditors and catalog admins")
         raise PermissionDeniedError(f"{what} is for auditors and catalog admins.")

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from audit import selectors, services
 from audit.exporting import CONTENT_TYPES, FORMATS
 from audit.filters import EventFilterForm
-from portal.permissions import role_required
+from core.permissions import role_required
 
 READERS = services.READER_ROLES
 

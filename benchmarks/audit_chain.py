@@ -41,7 +41,7 @@ def _append(count: int, per_transaction: int, actor: Any) -> float:
 
     from audit.actions import Action
     from audit.services import record
-    from portal import context
+    from core import context
 
     started = time.perf_counter()
     done = 0
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         from django.db import connection
 
         from audit.verification import verify_chain
-        from portal.roles import Role, role_group
+        from core.roles import Role, role_group
 
         actor = get_user_model().objects.create_user(username="bench.scientist", email="bench@bank.example")
         actor.groups.add(role_group(Role.DATA_SCIENTIST))

@@ -67,9 +67,10 @@ def build_world(users: int, workspaces: int, requests: int) -> dict[str, Any]:
 
     from approvals.demo import seed_datasets
     from approvals.models import AccessRequest, Dataset
+    from catalog.demo import seed_catalog
+    from catalog.models import Template
     from portal.demo import seed_users
-    from workspaces.demo import seed_catalog
-    from workspaces.models import Template, Workspace
+    from workspaces.models import Workspace
 
     people = seed_users()
     seed_catalog(people["cara.admin"])

@@ -83,7 +83,7 @@ def _scientists(count: int) -> list[Any]:
     """One data scientist per workspace, so per-user quotas never refuse (created untimed)."""
     from django.contrib.auth import get_user_model
 
-    from portal.roles import Role, role_group
+    from core.roles import Role, role_group
 
     user_model = get_user_model()
     group = role_group(Role.DATA_SCIENTIST)
@@ -97,7 +97,7 @@ def _scientists(count: int) -> list[Any]:
 
 def _template() -> tuple[str, str, str]:
     """(slug, instance type, classification) of a self-service published template."""
-    from workspaces.models import Template
+    from catalog.models import Template
 
     for template in Template.objects.filter(needs_approval=False).prefetch_related("versions").order_by("slug"):
         for version in template.versions.all():
@@ -112,10 +112,10 @@ def _template() -> tuple[str, str, str]:
 def run(count: int) -> tuple[list[float], int]:
     """Per-workspace seconds, and the audit events the workspaces recorded."""
     from audit.models import AuditEvent
+    from catalog.demo import seed_catalog
+    from catalog.providers import Provider
     from portal.demo import seed_users
     from workspaces import backends, services, tasks
-    from workspaces.backends.base import Provider
-    from workspaces.demo import seed_catalog
     from workspaces.models import Workspace, WorkspaceState
 
     people = seed_users()

@@ -3,7 +3,9 @@
 moto answers every AWS API; a WSGI layer in front of it (moto's own code is not patched) adds what moto
 lacks: ``CreatePresignedNotebookInstanceUrl`` and the page its URL opens, notebook instances that take
 time to change state (``Pending`` → ``InService``, ``Stopping`` → ``Stopped``, ``Deleting`` → gone) and
-AWS-like refusals of invalid transitions, and fault injection over HTTP::
+AWS-like refusals of invalid transitions, IAM's refusal of a permissions boundary that does not exist
+(``NoSuchEntity``, which moto does not check), the input constraints of botocore's service model for every
+operation it answers itself (``devtools.aws_model``; moto skips most of them), and fault injection over HTTP::
 
     POST   /enclave-faults  {"action": "CreateNotebookInstance", "code": "ResourceLimitExceeded",
                              "message": "...", "status": 400, "count": 1}
@@ -13,7 +15,8 @@ AWS-like refusals of invalid transitions, and fault injection over HTTP::
     GET|POST /enclave-config {"provision_delay": 1.5}
     POST   /moto-api/reset  moto's reset, which also clears this layer's state
 
-Run it with ``python -m devtools.moto_stand_in --host 127.0.0.1 --port 5000 --provision-delay 3``, or
+Run it with ``python -m devtools.moto_stand_in --host 127.0.0.1 --port 5000 --provision-delay 3`` (add
+``--seed-demo`` for the AWS resources the demo catalog's templates name, see ``devtools.aws_seed``), or
 from tests with :func:`start_stand_in`, which runs it in a child process so that moto's process-wide
 state never mixes with any ``mock_aws`` used in the test process.
 """
@@ -43,20 +46,35 @@ from moto.core.utils import utcnow
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from devtools.aws_model import VALIDATION_ERROR_CODE, operation_model, validate_request
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
-SESSION_SECONDS_MIN = 1800
-# moto accepts only an old, fixed list of notebook instance types (no ml.g4dn/ml.g5/...): any well-formed
-# type is sent to moto as this one and written back on the instance after creation.
+# moto accepts only an old, fixed list of notebook instance types (no ml.g4dn/ml.g5/...): any type in
+# botocore's model (checked first) is sent to moto as this one and written back on the instance after creation.
 MOTO_KNOWN_INSTANCE_TYPE = "ml.t3.medium"
-_ML_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
-SESSION_SECONDS_MAX = 43200
+SESSION_SECONDS_MAX = 43200  # CreatePresignedNotebookInstanceUrl's default session
+
+# The operations this layer answers or refuses itself (the rest is moto's), and the ones whose answers it
+# reshapes; tests check each against botocore's service model (tests/workspaces/test_aws_service_model.py).
+OWN_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "sagemaker": (
+        "CreateNotebookInstance",
+        "StartNotebookInstance",
+        "StopNotebookInstance",
+        "DeleteNotebookInstance",
+        "CreatePresignedNotebookInstanceUrl",
+    ),
+    "iam": ("CreateRole", "PutRolePermissionsBoundary"),
+}
+RESHAPED_OUTPUTS: dict[str, tuple[str, ...]] = {"sagemaker": ("DescribeNotebookInstance", "ListNotebookInstances")}
 
 StartResponse = Callable[..., Any]
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 Environ = dict[str, Any]
 
 
@@ -162,6 +180,13 @@ def _caller(environ: Environ) -> tuple[str, str]:
     return account_id or get_account_id_from(access_key), region
 
 
+def _iam_backend(account_id: str, region: str) -> Any:
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    return iam_backends[account_id][get_partition(region)]
+
+
 def _sagemaker_backend(account_id: str, region: str) -> Any:
     from moto.sagemaker.models import sagemaker_backends
 
@@ -201,13 +226,14 @@ def _aws_error(
     if json_protocol:
         body = json.dumps({"__type": error.code, "message": error.message}).encode()
         return _respond(start_response, error.status, body, "application/x-amz-json-1.1", headers)
+    message = _XML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", error.message)  # XML 1.0 cannot carry them
     xml = (
         "<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error>"
         "<RequestId>{request_id}</RequestId></ErrorResponse>"
     ).format(
         kind="Receiver" if error.status >= 500 else "Sender",
         code=html.escape(error.code),
-        message=html.escape(error.message),
+        message=html.escape(message),
         request_id=request_id,
     )
     return _respond(start_response, error.status, xml.encode(), "text/xml", headers)
@@ -256,6 +282,11 @@ class EnclaveStandIn:
                 return self._sagemaker(environ, action, body, fault, start_response)
             except AwsError as error:
                 return _aws_error(start_response, error, json_protocol=True)
+        if not json_protocol and action in OWN_OPERATIONS["iam"]:
+            try:
+                self._check_iam(environ, action, body)
+            except AwsError as error:
+                return _aws_error(start_response, error, json_protocol=False)
         return self.moto_app(environ, start_response)
 
     # --- control endpoints -------------------------------------------------------------------------------
@@ -306,6 +337,43 @@ class EnclaveStandIn:
             return _page(start_response, 409, "Notebook not running", f"Notebook instance {name} is {status}.")
         return _page(start_response, 200, f"Jupyter (Enclave AWS stand-in) — notebook {name}", "The kernel is ready.")
 
+    # --- IAM: permissions boundaries -----------------------------------------------------------------------
+
+    def _check_iam(self, environ: Environ, action: str, body: bytes) -> None:
+        """Refuse what IAM refuses and moto lets through: model constraints and a boundary that does not exist."""
+        form = {
+            key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()
+        }
+        shape = operation_model("iam", action).input_shape
+        params: dict[str, Any] = {}
+        for name, member in shape.members.items():  # top-level scalars; moto checks lists and maps
+            if name in form and member.type_name not in ("list", "map", "structure"):
+                raw = form[name]
+                params[name] = int(raw) if member.type_name in ("integer", "long") and raw.isdigit() else raw
+        missing = [name for name in shape.required_members if name not in form]
+        message = validate_request("iam", action, {**params, **dict.fromkeys(missing, None)})
+        if message:
+            raise AwsError(VALIDATION_ERROR_CODE["query"], message)
+        boundary = params.get("PermissionsBoundary")
+        if boundary:
+            account_id, region = _caller(environ)
+            self._check_boundary(account_id, region, str(boundary))
+
+    @staticmethod
+    def _check_boundary(account_id: str, region: str, arn: str) -> None:
+        """IAM's own refusal (``NoSuchEntity``, 404) of a boundary policy that does not exist or cannot be attached.
+
+        AWS-managed policies (``arn:aws:iam::aws:policy/...``) count as existing unless moto loaded them
+        (``MOTO_IAM_LOAD_MANAGED_POLICIES``), since moto knows nothing of them otherwise.
+        """
+        from moto import settings as moto_settings
+
+        policy = _iam_backend(account_id, region).managed_policies.get(arn)
+        if policy is None and ":aws:policy/" in arn and not moto_settings.load_iam_aws_managed_policies():
+            return
+        if policy is None or not getattr(policy, "is_attachable", True):
+            raise AwsError("NoSuchEntity", f"Scope ARN: {arn} does not exist or is not attachable.", 404)
+
     # --- SageMaker notebook instances --------------------------------------------------------------------
 
     def _sagemaker(
@@ -313,6 +381,10 @@ class EnclaveStandIn:
     ) -> Iterable[bytes]:
         account_id, region = _caller(environ)
         params: dict[str, Any] = json.loads(body or b"{}")
+        if action in OWN_OPERATIONS["sagemaker"]:
+            message = validate_request("sagemaker", action, params)
+            if message:
+                raise AwsError(VALIDATION_ERROR_CODE["json"], message)
         with self.state.lock:
             self._advance(account_id, region)
             if action == "CreateNotebookInstance":
@@ -356,8 +428,8 @@ class EnclaveStandIn:
             captured.append(status)
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
-        instance_type = str(params.get("InstanceType") or "")
-        if _ML_INSTANCE_TYPE.match(instance_type):
+        instance_type = str(params["InstanceType"])
+        if instance_type != MOTO_KNOWN_INSTANCE_TYPE:
             body = json.dumps({**params, "InstanceType": MOTO_KNOWN_INSTANCE_TYPE}).encode()
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
@@ -435,13 +507,8 @@ class EnclaveStandIn:
     def _presign(self, environ: Environ, account_id: str, region: str, params: dict[str, Any]) -> str:
         name = params.get("NotebookInstanceName", "")
         self._instance(account_id, region, name)
-        seconds = int(params.get("SessionExpirationDurationInSeconds") or SESSION_SECONDS_MAX)
-        if not SESSION_SECONDS_MIN <= seconds <= SESSION_SECONDS_MAX:
-            raise AwsError(
-                "ValidationException",
-                f"Value '{seconds}' at 'sessionExpirationDurationInSeconds' failed to satisfy constraint: "
-                f"Member must have value between {SESSION_SECONDS_MIN} and {SESSION_SECONDS_MAX}",
-            )
+        requested = params.get("SessionExpirationDurationInSeconds")  # within bounds: validated from the model
+        seconds = SESSION_SECONDS_MAX if requested is None else int(requested)  # AWS's default is 12 hours
         now = time.time()
         for token, session in list(self.state.sessions.items()):
             if session.expires < now:
@@ -487,6 +554,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--url-file", help="write the base URL here once listening")
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     parser.add_argument("--exit-with-parent", action="store_true", help="stop when the parent process dies")
+    parser.add_argument(
+        "--seed-demo", action="store_true", help="create the demo catalog's AWS resources (devtools.aws_seed)"
+    )
     args = parser.parse_args(argv)
 
     server, _ = make_stand_in_server(args.host, args.port, provision_delay=args.provision_delay, quiet=args.quiet)
@@ -495,11 +565,23 @@ def main(argv: list[str] | None = None) -> None:
     url = f"http://{args.host}:{port}"
     if args.exit_with_parent:
         _exit_with_parent()
-    if args.url_file:
-        partial = Path(f"{args.url_file}.partial")
-        partial.write_text(url)
-        partial.replace(args.url_file)
-    print(f"Enclave AWS stand-in (moto) listening on {url}, provision delay {args.provision_delay:g}s", flush=True)
+
+    def announce() -> None:  # once serving: seed through the AWS API like any client, then say where we are
+        if args.seed_demo:
+            from devtools.aws_seed import seed_demo
+
+            try:
+                print(f"Seeded the demo's AWS resources: {', '.join(seed_demo(url))}", flush=True)
+            except Exception as exc:  # say why and stop: the demo cannot work without them
+                print(f"!!! could not seed the demo's AWS resources: {exc!r}", file=sys.stderr, flush=True)
+                os._exit(1)
+        if args.url_file:
+            partial = Path(f"{args.url_file}.partial")
+            partial.write_text(url)
+            partial.replace(args.url_file)
+        print(f"Enclave AWS stand-in (moto) listening on {url}, provision delay {args.provision_delay:g}s", flush=True)
+
+    threading.Thread(target=announce, name="announce", daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -509,7 +591,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def start_stand_in(
-    port: int = 0, provision_delay: float = 1.0, *, host: str = "127.0.0.1", timeout: float = 60.0
+    port: int = 0,
+    provision_delay: float = 1.0,
+    *,
+    host: str = "127.0.0.1",
+    timeout: float = 60.0,
+    seed_demo: bool = False,
 ) -> tuple[str, Callable[[], None]]:
     """Start the stand-in in a child process; returns its base URL and a function that stops it.
 
@@ -523,6 +610,8 @@ def start_stand_in(
         sys.executable, "-m", "devtools.moto_stand_in", "--host", host, "--port", str(port),
         "--provision-delay", str(provision_delay), "--url-file", str(url_file), "--quiet", "--exit-with-parent",
     ]  # fmt: skip
+    if seed_demo:
+        command.append("--seed-demo")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 

@@ -9,6 +9,7 @@ router = DefaultRouter(trailing_slash=False)
 router.include_root_view = False
 
 urlpatterns = [
+    path("", include("catalog.api_urls")),
     path("", include("workspaces.api_urls")),
     path("", include("approvals.api_urls")),
     path("", include("audit.api_urls")),

@@ -20,7 +20,7 @@ _task_tokens: dict[str, Any] = {}
 
 @signals.before_task_publish.connect
 def _attach_correlation_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
-    from portal import context
+    from core import context
 
     request_id = context.current().request_id
     if headers is not None and request_id:
@@ -29,7 +29,7 @@ def _attach_correlation_id(headers: dict[str, Any] | None = None, **_: Any) -> N
 
 @signals.task_prerun.connect
 def _bind_correlation_id(task_id: str | None = None, task: Any = None, **_: Any) -> None:
-    from portal import context
+    from core import context
 
     request_id = getattr(task.request, CORRELATION_HEADER, None) if task is not None else None
     cm = context.bind(request_id=context.clean_request_id(request_id), system_actor=f"task:{task.name}" if task else "")

@@ -8,15 +8,15 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
-from portal.roles import Role, roles_of
+from core.roles import Role, roles_of
 
 # (label, url name, roles that see it)
 NAV: list[tuple[str, str, tuple[Role, ...]]] = [
-    ("Catalog", "workspaces:catalog", (Role.DATA_SCIENTIST, Role.CATALOG_ADMIN, Role.AUDITOR)),
+    ("Catalog", "catalog:catalog", (Role.DATA_SCIENTIST, Role.CATALOG_ADMIN, Role.AUDITOR)),
     ("My workspaces", "workspaces:my_workspaces", (Role.DATA_SCIENTIST,)),
     ("Data access", "approvals:my_requests", (Role.DATA_SCIENTIST,)),
     ("Approvals inbox", "approvals:inbox", (Role.APPROVER,)),
-    ("Manage catalog", "workspaces:admin_templates", (Role.CATALOG_ADMIN,)),
+    ("Manage catalog", "catalog:admin_templates", (Role.CATALOG_ADMIN,)),
     ("Datasets", "approvals:datasets", (Role.CATALOG_ADMIN, Role.AUDITOR)),
     ("Fleet", "workspaces:fleet", (Role.CATALOG_ADMIN, Role.AUDITOR)),
     ("Audit trail", "audit:events", (Role.AUDITOR, Role.CATALOG_ADMIN)),

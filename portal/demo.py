@@ -11,10 +11,10 @@ from django.db import transaction
 
 from audit.actions import Action
 from audit.services import record
+from core.roles import Role
 from portal.identity import sync_roles
 from portal.identity.config import ENTRA_OBJECT_ID_CLAIM, provider_config, social_apps
 from portal.identity.services import LINK_SEED, link_identity
-from portal.roles import Role
 
 DEMO_PASSWORD = "enclave-demo-2026"  # noqa: S105 - demo only; local login is off in production
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 
-from portal import context
+from core import context
 
 
 def _add_context(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:

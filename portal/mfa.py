@@ -20,8 +20,8 @@ from django.urls import reverse
 
 from audit.actions import Action
 from audit.services import record
+from core.roles import roles_of
 from portal.identity import IDP_MFA_SESSION_KEY, recently_authenticated
-from portal.roles import roles_of
 
 ALLOWED_URL_NAMES = frozenset(
     {

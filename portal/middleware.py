@@ -14,7 +14,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from portal import context
+from core import context
 
 REQUEST_ID_HEADER = "X-Request-ID"
 HEALTH_PATH = "/healthz"

@@ -1,4 +1,4 @@
-"""Identity data the portal keeps: the user (roles are groups, see ``portal.roles``)
+"""Identity data the portal keeps: the user (roles are groups, see ``core.roles``)
 and personal API tokens (stored hashed, shown once)."""
 
 from __future__ import annotations

@@ -14,11 +14,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from core.permissions import any_role
 from portal.identity.config import social_apps
 from portal.identity.selectors import entra_object_id_for, identities_of
 from portal.mfa import has_totp, mfa_required
 from portal.models import PersonalToken
-from portal.permissions import any_role, not_found
+from portal.permissions import not_found
 from portal.tokens import MAX_LIFETIME_DAYS, issue_token, revoke_token
 
 

@@ -1,17 +1,18 @@
 """Reads for portal-wide pages. Each app contributes its dashboard panels through a
-``dashboard_panels(user)`` function in its own selectors module."""
+``dashboard_panels(user)`` function in its own selectors module, listed by dotted path in
+``settings.DASHBOARD_PANELS`` (the way Django lists middleware), so portal imports no app above it."""
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
-DASHBOARD_APPS = ("workspaces", "approvals", "audit")
+from django.conf import settings
+from django.utils.module_loading import import_string
 
 
 def dashboard_panels(user: Any) -> list[dict[str, Any]]:
     """Panels the user's roles entitle them to, each a small dict a template renders."""
     panels: list[dict[str, Any]] = []
-    for app in DASHBOARD_APPS:
-        panels.extend(import_module(f"{app}.selectors").dashboard_panels(user))
+    for path in settings.DASHBOARD_PANELS:
+        panels.extend(import_string(path)(user))
     return panels

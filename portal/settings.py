@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "axes",
     "portal",
     "audit",
+    "catalog",
     "workspaces",
     "approvals",
 ]
@@ -74,6 +75,13 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "portal.urls"
+# Each app's dashboard panels, in the order the dashboard shows them (see portal.selectors).
+DASHBOARD_PANELS = (
+    "catalog.selectors.dashboard_panels",
+    "workspaces.selectors.dashboard_panels",
+    "approvals.selectors.dashboard_panels",
+    "audit.selectors.dashboard_panels",
+)
 WSGI_APPLICATION = "portal.wsgi.application"
 AUTH_USER_MODEL = "portal.User"
 

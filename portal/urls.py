@@ -9,11 +9,14 @@ from drf_spectacular.views import SpectacularAPIView
 
 from portal import views
 
+handler403 = "portal.views.forbidden"
+
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("accounts/", include("portal.identity.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("portal.account_urls")),
+    path("catalog/", include("catalog.urls")),
     path("catalog/", include("workspaces.urls")),
     path("access/", include("approvals.urls")),
     path("audit/", include("audit.urls")),

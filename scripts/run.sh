@@ -64,7 +64,8 @@ $PY manage.py migrate --noinput >"$RUN/logs/migrate.log"
 $PY manage.py seed_demo
 
 echo "==> cloud stand-ins and the demo identity provider"
-start aws-stand-in $PY -m devtools.moto_stand_in --host $HOST --port "$AWS_PORT" --provision-delay "${ENCLAVE_DEMO_PROVISION_DELAY:-8}"
+start aws-stand-in $PY -m devtools.moto_stand_in --host $HOST --port "$AWS_PORT" --seed-demo \
+  --provision-delay "${ENCLAVE_DEMO_PROVISION_DELAY:-8}"
 start fake-arm $PY -m devtools.fake_arm --host $HOST --port "$ARM_PORT" --cert-dir "$RUN/fake-arm" \
   --token "$ENCLAVE_AZURE_STATIC_TOKEN" --tenant-id "$AZURE_TENANT_ID" --delay "${ENCLAVE_DEMO_PROVISION_DELAY:-8}"
 start oidc-idp $PY -m devtools.oidc_idp --host $HOST --port "$IDP_PORT" \

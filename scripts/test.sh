@@ -26,10 +26,12 @@ if [ -z "${REDIS_URL:-}" ]; then
   else echo "!!! Redis is not reachable on 127.0.0.1:6379 — Celery integration tests will be skipped" >&2; fi
 fi
 
-echo "==> lint (ruff) and types (mypy)"
+echo "==> lint (ruff), types (mypy), layering (lint-imports) and import cycles"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy .
+.venv/bin/lint-imports
+PYTHONPATH=. .venv/bin/python scripts/import_cycles.py
 
 echo "==> tests on ${DATABASE_URL:-SQLite} (Redis: ${REDIS_URL:-none})"
 .venv/bin/python -m pytest "$@"

@@ -8,7 +8,7 @@ from typing import Any
 import factory
 from django.contrib.auth import get_user_model
 
-from portal.roles import Role, role_group
+from core.roles import Role, role_group
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -80,7 +80,7 @@ def azureml_spec(**overrides: Any) -> dict[str, Any]:
 
 class TemplateFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = "workspaces.Template"
+        model = "catalog.Template"
 
     slug = factory.Sequence(lambda n: f"template-{n}")
     name = factory.Sequence(lambda n: f"Template {n}")
@@ -97,7 +97,7 @@ class TemplateVersionFactory(factory.django.DjangoModelFactory):
     """A version written directly (no baseline check); ``status`` defaults to published."""
 
     class Meta:
-        model = "workspaces.TemplateVersion"
+        model = "catalog.TemplateVersion"
 
     template = factory.SubFactory(TemplateFactory)
     number = factory.Sequence(lambda n: n + 1)

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.services import record_denied
-from portal.roles import Role, has_role
+from core.roles import Role, has_role
 from workspaces import selectors, services
 from workspaces.exceptions import WorkspaceNotFound
 from workspaces.models import Workspace

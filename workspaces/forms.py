@@ -8,8 +8,8 @@ from typing import Any, cast
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
-from workspaces.models import Classification, Template
-from workspaces.specs import HardenedSpec
+from catalog.models import Classification, Template
+from catalog.specs import HardenedSpec
 
 
 class RequestWorkspaceForm(forms.Form):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.roles import Role, has_role
+from core.roles import Role, has_role
 from workspaces.models import Workspace
 
 

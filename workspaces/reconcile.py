@@ -24,9 +24,10 @@ from django.utils import timezone
 from audit.actions import Action, Outcome
 from audit.models import AuditEvent
 from audit.services import record
+from catalog.models import Template
 from workspaces import backends, services
 from workspaces.backends.base import CloudState, CloudStatus
-from workspaces.models import Template, Workspace, WorkspaceState
+from workspaces.models import Workspace, WorkspaceState
 
 S = WorkspaceState
 log = logging.getLogger(__name__)

@@ -1,11 +1,11 @@
 """The workspace app's periodic task: reconciliation of the clouds with the database
-every five minutes (registered by ``portal.schedules``)."""
+every five minutes (registered by ``core.schedules``)."""
 
 from __future__ import annotations
 
 from django_celery_beat.models import PeriodicTask
 
-from portal.schedules import Schedule, register
+from core.schedules import Schedule, register
 
 RECONCILE_TASK_NAME = "Reconcile workspaces with the clouds"
 RECONCILE_EVERY_MINUTES = 5

@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from audit.actions import Action
 from audit.models import AuditEvent
-from portal.roles import Role, has_role
-from workspaces.catalog_selectors import catalog_dashboard_panels, price_index
-from workspaces.models import InstancePrice, Workspace, WorkspaceState
+from catalog.models import InstancePrice
+from catalog.selectors import price_index
+from core.roles import Role, has_role
+from workspaces.models import Workspace, WorkspaceState
 from workspaces.permissions import can_view, can_view_fleet
 from workspaces.reconcile import ORPHAN_REPORT_INTERVAL, ORPHAN_TARGET
 from workspaces.services import QUOTA_RUNNING_STATES, TRANSITIONAL_STATES
@@ -120,8 +121,8 @@ def fleet(*, state: str = "", drift_only: bool = False, limit: int = 200) -> Fle
 
 
 def dashboard_panels(user: Any) -> list[dict[str, Any]]:
-    """The catalog's panels plus: a scientist's own workspaces; the fleet for admins/auditors."""
-    panels: list[dict[str, Any]] = list(catalog_dashboard_panels(user))
+    """A scientist's own workspaces; the fleet for admins/auditors."""
+    panels: list[dict[str, Any]] = []
     if has_role(user, Role.DATA_SCIENTIST):
         counts = Workspace.objects.filter(owner_id=user.pk).aggregate(
             running=Count("pk", filter=Q(state=S.RUNNING)),

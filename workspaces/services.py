@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -24,11 +25,13 @@ from django.utils import timezone
 
 from audit.actions import Action, Outcome
 from audit.services import record, record_denied
+from catalog.models import Template
+from catalog.selectors import published_version, quota_for
+from catalog.specs import SpecInvalid, parse_spec
+from core.roles import Role, has_role
 from portal.identity.selectors import entra_object_id_for
-from portal.roles import Role, has_role
-from workspaces import backends
+from workspaces import backends, gates
 from workspaces.backends.base import CloudError, CloudRef, CloudState, CloudStatus, Provider, WorkspaceSpec
-from workspaces.catalog_selectors import published_version, quota_for
 from workspaces.exceptions import (
     InvalidTransition,
     NotAllowed,
@@ -37,9 +40,8 @@ from workspaces.exceptions import (
     WorkspaceRequestInvalid,
     WorkspaceUnavailable,
 )
-from workspaces.models import LIVE_STATES, RUNNING_STATES, Template, Workspace, WorkspaceState
+from workspaces.models import LIVE_STATES, RUNNING_STATES, Workspace, WorkspaceState
 from workspaces.permissions import can_operate, can_request, is_owner
-from workspaces.specs import SpecInvalid, parse_spec
 
 S = WorkspaceState
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,59}$")
@@ -70,11 +72,20 @@ def poll_countdown(attempt: int) -> int:
 # --- scheduling work ---------------------------------------------------------------------
 
 
+# The lifecycle tasks by their function name in ``workspaces.tasks`` and their registered Celery
+# name: services publish by name, so this module never imports the tasks that import it.
+TASK_NAMES = {
+    "provision_workspace": "workspaces.provision",
+    "poll_workspace": "workspaces.poll",
+    "stop_workspace": "workspaces.stop",
+    "start_workspace": "workspaces.start",
+    "delete_workspace": "workspaces.delete",
+}
+
+
 def send_task(task_name: str, workspace_id: str, countdown: float | None = None) -> None:
     """Publish one lifecycle task (tests replace this to run tasks themselves)."""
-    from workspaces import tasks
-
-    getattr(tasks, task_name).apply_async(args=[workspace_id], countdown=countdown)
+    current_app.send_task(TASK_NAMES[task_name], args=[workspace_id], countdown=countdown)
 
 
 def enqueue(task_name: str, ws: Workspace | str, *, countdown: float | None = None) -> None:
@@ -292,9 +303,7 @@ def request_workspace(
             )
             if template.needs_approval:
                 _move(ws, ws.await_approval, Action.WORKSPACE_APPROVAL_REQUESTED, actor=actor)
-                from approvals import workspace_hooks  # late: approvals calls back into this module
-
-                workspace_hooks.workspace_needs_approval(ws)
+                gates.gate().open(ws)  # the approvals app puts it in the inbox
             else:
                 enqueue("provision_workspace", ws)
         return ws
@@ -302,7 +311,7 @@ def request_workspace(
         record_denied(
             actor=actor,
             action=Action.WORKSPACE_REQUEST_REFUSED,
-            target=("workspaces.template", template_slug, template_slug),
+            target=("catalog.template", template_slug, template_slug),
             reason=exc.message,
             fields=exc.field_errors,
         )
@@ -430,9 +439,7 @@ def delete_workspace(actor: Any, ws: Workspace) -> Workspace:
         before = ws.state
         _move(ws, ws.begin_delete, Action.WORKSPACE_DELETE_REQUESTED, actor=actor)
         if before == S.PENDING_APPROVAL:
-            from approvals import workspace_hooks  # late: approvals calls back into this module
-
-            workspace_hooks.workspace_request_closed(ws, actor=actor)  # its item leaves the inbox
+            gates.gate().close(ws, actor=actor)  # its item leaves the inbox
         if before in NEVER_BUILT:
             _move(ws, ws.mark_deleted, Action.WORKSPACE_DELETED, actor=actor, details={"cloud": "never built"})
         else:

@@ -2,37 +2,11 @@
 
 from django.urls import path
 
-from workspaces import catalog_views, views
+from workspaces import views
 
 app_name = "workspaces"
-urlpatterns: list = []  # type: ignore[type-arg]
-
-# The catalog (catalog_views): browsing, and the catalog admin pages under manage/.
-urlpatterns += [
-    path("", catalog_views.catalog, name="catalog"),
-    path("manage/", catalog_views.admin_templates, name="admin_templates"),
-    path("manage/templates/new", catalog_views.admin_template_create, name="admin_template_create"),
-    path("manage/templates/<slug:slug>/", catalog_views.admin_template, name="admin_template"),
-    path("manage/templates/<slug:slug>/edit", catalog_views.admin_template_edit, name="admin_template_edit"),
-    path("manage/templates/<slug:slug>/diff", catalog_views.admin_version_diff, name="admin_version_diff"),
-    path("manage/templates/<slug:slug>/v<int:number>/", catalog_views.admin_version, name="admin_version"),
-    path(
-        "manage/templates/<slug:slug>/v<int:number>/publish",
-        catalog_views.admin_version_publish,
-        name="admin_version_publish",
-    ),
-    path(
-        "manage/templates/<slug:slug>/v<int:number>/retire",
-        catalog_views.admin_version_retire,
-        name="admin_version_retire",
-    ),
-    path("manage/baseline", catalog_views.admin_baseline, name="admin_baseline"),
-    path("manage/prices", catalog_views.admin_prices, name="admin_prices"),
-    path("manage/quotas", catalog_views.admin_quotas, name="admin_quotas"),
-]
-
-# The workspace lifecycle (views): a scientist's workspaces, requests, actions; the fleet.
-urlpatterns += [
+# The workspace lifecycle: a scientist's workspaces, requests, actions; the fleet.
+urlpatterns = [
     path("workspaces/", views.my_workspaces, name="my_workspaces"),
     path("workspaces/rows", views.my_workspaces_rows, name="my_workspaces_rows"),
     path("request/<slug:slug>/", views.request_workspace, name="request"),

@@ -16,17 +16,18 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.api_errors import DomainError
-from portal.permissions import not_found, role_required
-from portal.roles import Role
+from catalog.providers import Provider
+from catalog.selectors import PROVIDER_LABELS, price_index, published_version, template_by_slug
+from catalog.specs import SpecInvalid, parse_spec
+from core.errors import DomainError
+from core.permissions import role_required
+from core.roles import Role
+from portal.permissions import not_found
 from workspaces import selectors, services
-from workspaces.backends.base import Provider
-from workspaces.catalog_selectors import PROVIDER_LABELS, price_index, published_version, template_by_slug
 from workspaces.exceptions import WorkspaceNotFound
 from workspaces.forms import RequestWorkspaceForm
 from workspaces.models import Workspace, WorkspaceState
 from workspaces.permissions import can_operate
-from workspaces.specs import SpecInvalid, parse_spec
 
 S = WorkspaceState
 VIEWERS = (Role.DATA_SCIENTIST, Role.CATALOG_ADMIN, Role.AUDITOR)
@@ -63,12 +64,12 @@ def request_workspace(request: HttpRequest, slug: str) -> HttpResponse:
     version = published_version(template) if template is not None else None
     if template is None or version is None:
         messages.error(request, "That template cannot be requested now (it has no published version).")
-        return redirect("workspaces:catalog")
+        return redirect("catalog:catalog")
     try:
         spec = parse_spec(template.provider, version.spec)
     except SpecInvalid:
         messages.error(request, "That template's published version is invalid; the catalog admins were told.")
-        return redirect("workspaces:catalog")
+        return redirect("catalog:catalog")
     initial = {"cost_centre": getattr(request.user, "cost_centre", "")}
     form = RequestWorkspaceForm(request.POST or None, template=template, spec=spec, initial=initial)
     if request.method == "POST" and form.is_valid():

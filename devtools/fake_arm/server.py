@@ -1,11 +1,21 @@
 """A small fake Azure Resource Manager for the Azure ML backend's tests and the embedded demo.
 
-It owns just enough of ARM, in the 2024-04-01 Machine Learning and 2022-04-01
-Authorization REST shapes, for the real Azure SDK to talk to it over HTTPS:
-compute instances (create, read, list, start, stop, delete, with state changes
-that take a configurable delay and async-operation status resources), role
-assignments at any scope, ARM-format errors, bearer-token checks, a log of every
-request received and injectable faults. It is never imported by product code.
+It owns just enough of ARM, in the Machine Learning Services (``COMPUTE_API_VERSION``)
+and Authorization (``AUTHORIZATION_API_VERSION``) REST shapes, for the real Azure
+SDK to talk to it over HTTPS: compute instances (create, read, list, start, stop,
+delete, with state changes that take a configurable delay and async-operation
+status resources), role assignments at any scope, ARM-format errors,
+bearer-token checks, a log of every request received and injectable faults. It
+is never imported by product code.
+
+It is held to Azure's published definition, not to our reading of it: every
+compute and role-assignment request body is checked against the schema derived
+from Microsoft's generated models (``published``), and an undeclared property,
+a wrong enum value or a wrong type is refused with ARM's ``400
+InvalidRequestContent`` (``validation``); only the api-versions that schema is
+for are served; DELETE of a compute that does not exist answers 204, as
+published. Azure silently dropping a property can be simulated
+(``drop_instance_property``), as can a compute vanishing just before our delete.
 """
 
 from __future__ import annotations
@@ -24,6 +34,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from devtools.fake_arm.certs import write_self_signed
+from devtools.fake_arm.published import (
+    AUTHORIZATION,
+    AUTHORIZATION_API_VERSION,
+    COMPUTE_API_VERSION,
+    ML,
+    load_published_schema,
+)
+from devtools.fake_arm.validation import arm_message, problems
 
 DEFAULT_TOKEN = "fake-arm-token"
 DEFAULT_TENANT_ID = "00000000-0000-0000-0000-0000000000aa"
@@ -118,6 +136,8 @@ class FakeArmState:
     role_assignments: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    dropped_properties: set[str] = field(default_factory=set)  # instance properties Azure "ignores"
+    vanish_on_delete: set[str] = field(default_factory=set)  # compute names deleted out of band first
 
     def reset(self) -> None:
         with self.lock:
@@ -126,6 +146,8 @@ class FakeArmState:
             self.role_assignments.clear()
             self.requests.clear()
             self.faults.clear()
+            self.dropped_properties.clear()
+            self.vanish_on_delete.clear()
 
     # --- compute instances -----------------------------------------------------------
 
@@ -202,7 +224,7 @@ class FakeArmState:
                 "properties": {
                     "applicationSharingPolicy": "Personal",
                     "computeInstanceAuthorizationType": "personal",
-                    **instance,
+                    **{k: v for k, v in instance.items() if k not in self.dropped_properties},
                     "errors": None,
                 },
             },
@@ -243,12 +265,16 @@ class FakeArmState:
             )
         return self._transition(key, compute, *step)
 
-    def delete_compute(self, m: re.Match[str]) -> str:
+    def delete_compute(self, m: re.Match[str]) -> tuple[str, str] | None:
+        """Start deleting: (operation id, location); ``None`` when there is no such compute (ARM answers 204)."""
         key = m.group(0).lower()
+        if m["name"].lower() in self.vanish_on_delete:
+            self.vanish_on_delete.discard(m["name"].lower())
+            self.computes.pop(key, None)
         compute = self._settle(key)
         if compute is None:
-            raise ArmError(404, "ResourceNotFound", f"Compute '{m['name']}' was not found in the workspace.")
-        return self._transition(key, compute, "Deleting", GONE)
+            return None
+        return self._transition(key, compute, "Deleting", GONE), str(compute.resource["location"])
 
     def operation_status(self, op_id: str) -> dict[str, Any]:
         op = self.operations.get(op_id)
@@ -338,6 +364,30 @@ class FakeArmState:
         return {"value": found}
 
 
+_UNDESERIALIZABLE = "The request content was invalid and could not be deserialized: "
+
+
+def _validate(namespace: str, model: str, operation: str, body: Any, raw: bytes) -> None:
+    """Refuse ``body`` as ARM would if it departs from the published definition of ``model``."""
+    if not isinstance(body, dict):
+        raise ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be parsed.")
+    found = problems(body, load_published_schema()[namespace], model, operation=operation)
+    if found:
+        raise ArmError(400, "InvalidRequestContent", arm_message(found[0], raw))
+
+
+def _require_api_version(query: dict[str, str], supported: str, resource_type: str) -> None:
+    """Serve only the api-version whose published definition the fake validates against."""
+    version = query.get("api-version", "")
+    if version != supported:
+        raise ArmError(
+            400,
+            "NoRegisteredProviderFound",
+            f"No registered resource provider found for API version '{version}' and type '{resource_type}'. "
+            f"The supported api-versions are '{supported}'.",
+        )
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _FakeArmServer
     protocol_version = "HTTP/1.1"
@@ -401,7 +451,7 @@ class _Handler(BaseHTTPRequestHandler):
                         "The api-version query parameter (?api-version=) is required for all requests.",
                     )
                 with state.lock:
-                    status, payload, headers = self._route(path, query, body)
+                    status, payload, headers = self._route(path, query, body, raw)
         except ArmError as err:
             status, payload, headers = err.status, {"error": {"code": err.code, "message": err.message}}, err.headers
         entry["status"] = status
@@ -434,35 +484,53 @@ class _Handler(BaseHTTPRequestHandler):
     def _operation_headers(self, sub: str, location: str, op_id: str) -> dict[str, str]:
         url = (
             f"{self.server.base_url}/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/"
-            f"{location}/computeOperationsStatus/{op_id}?api-version=2024-04-01"
+            f"{location}/computeOperationsStatus/{op_id}?api-version={COMPUTE_API_VERSION}"
         )
         return {"Azure-AsyncOperation": url, "Location": url, "Retry-After": "1"}
 
-    def _route(self, path: str, query: dict[str, str], body: Any) -> tuple[int, dict[str, Any] | None, dict[str, str]]:
+    def _route(
+        self, path: str, query: dict[str, str], body: Any, raw: bytes
+    ) -> tuple[int, dict[str, Any] | None, dict[str, str]]:
         state = self.server.state
         method = self.command
         if m := _COMPUTE_ACTION.match(path):
             if method != "POST":
                 raise ArmError(405, "MethodNotAllowed", f"{method} is not supported here.")
+            _require_api_version(query, COMPUTE_API_VERSION, "workspaces/computes")
+            if body not in (None, "", {}):
+                # The published start/stop/restart operations take no request body.
+                message = f"{_UNDESERIALIZABLE}'The {m['action']} operation has no request content.'."
+                raise ArmError(400, "InvalidRequestContent", message)
             op_id = state.compute_action(m)
             location = state.computes[m.group(0).lower().rsplit("/", 1)[0]].resource["location"]
             return 202, None, self._operation_headers(m["sub"], location, op_id)
         if m := _COMPUTE.match(path):
+            _require_api_version(query, COMPUTE_API_VERSION, "workspaces/computes")
             if method == "PUT":
+                _validate(ML, "ComputeResource", "create", body, raw)
                 status, resource, op_id = state.put_compute(m, body)
                 return status, resource, self._operation_headers(m["sub"], resource["location"], op_id)
+            if method == "PATCH":
+                # Validated, then answered with the compute unchanged: compute instances have no
+                # updatable scale settings, and the backend never patches.
+                _validate(ML, "ClusterUpdateParameters", "update", body, raw)
+                return 200, state.get_compute(m), {}
             if method == "GET":
                 return 200, state.get_compute(m), {}
             if method == "DELETE":
-                location = state.get_compute(m)["location"]
-                op_id = state.delete_compute(m)
-                return 202, None, self._operation_headers(m["sub"], location, op_id)
+                started = state.delete_compute(m)
+                if started is None:
+                    return 204, None, {}
+                return 202, None, self._operation_headers(m["sub"], started[1], started[0])
         if (m := _COMPUTES.match(path)) and method == "GET":
+            _require_api_version(query, COMPUTE_API_VERSION, "workspaces/computes")
             return 200, state.list_computes(m), {}
         if (m := _OPERATION.match(path)) and method == "GET":
             return 200, state.operation_status(m["op"]), {}
         if m := _ROLE_ASSIGNMENT.match(path):
+            _require_api_version(query, AUTHORIZATION_API_VERSION, "roleAssignments")
             if method == "PUT":
+                _validate(AUTHORIZATION, "RoleAssignmentCreateParameters", "create", body, raw)
                 status, assignment = state.put_role_assignment(m, body)
                 return status, assignment, {}
             if method == "GET":
@@ -471,6 +539,7 @@ class _Handler(BaseHTTPRequestHandler):
                 status, maybe = state.delete_role_assignment(m)
                 return status, maybe, {}
         if (m := _ROLE_ASSIGNMENTS.match(path)) and method == "GET":
+            _require_api_version(query, AUTHORIZATION_API_VERSION, "roleAssignments")
             return 200, state.list_role_assignments(m, query), {}
         raise ArmError(404, "NoRegisteredProviderFound", f"The fake ARM does not serve {method} {path}.")
 
@@ -562,6 +631,17 @@ class FakeArmHandle:
 
     def set_compute_state(self, name: str, state: str, errors: list[str] | None = None) -> None:
         self.state.set_compute_state(name, state, errors)
+
+    def drop_instance_property(self, name: str) -> None:
+        """From now on accept ``name`` in a compute instance's create body but silently not keep it, as Azure
+        may do with a property its api-version does not really honour (reading it back returns nothing)."""
+        with self.state.lock:
+            self.state.dropped_properties.add(name)
+
+    def vanish_before_next_delete(self, name: str) -> None:
+        """Delete compute ``name`` out of band just before the next DELETE for it arrives (that DELETE gets 204)."""
+        with self.state.lock:
+            self.state.vanish_on_delete.add(name.lower())
 
     def set_delay(self, seconds: float) -> None:
         with self.state.lock:

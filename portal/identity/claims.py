@@ -8,8 +8,8 @@ from typing import Any
 
 from django.conf import settings
 
+from core.roles import Role
 from portal.identity.config import ProviderConfig
-from portal.roles import Role
 
 # Entra ID's SAML attribute names for the claims Enclave reads from OIDC.
 SAML_CLAIM_URIS = {

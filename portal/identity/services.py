@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from audit.actions import Action, Outcome
 from audit.services import record
+from core.roles import Role, forget_roles, role_group, roles_of
 from portal.identity.claims import claims_snapshot
 from portal.models import Identity
-from portal.roles import Role, forget_roles, role_group, roles_of
 
 LINK_JIT = "jit"  # created with the user at their first sign-in
 LINK_ADMIN = "admin"

@@ -76,7 +76,7 @@ class TaskQueue:
 @pytest.fixture
 def queue(monkeypatch: pytest.MonkeyPatch) -> TaskQueue:
     q = TaskQueue()
-    monkeypatch.setattr(services, "enqueue", lambda name, *args, countdown=None: q.items.append((name, args)))
+    monkeypatch.setattr(services.dispatch, "enqueue", lambda name, *args, countdown=None: q.items.append((name, args)))
     return q
 
 

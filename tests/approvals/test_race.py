@@ -46,7 +46,7 @@ def _race(users: list[Any], request_id: Any, verdict: str) -> list[BaseException
 def test_two_approvers_racing_on_a_one_approval_request_produce_exactly_one_grant(
     require_postgres: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services, "enqueue", lambda *a, **k: None)
+    monkeypatch.setattr(services.dispatch, "enqueue", lambda *a, **k: None)
     requester = make_user(username="race.requester", roles=["data_scientist"])
     approvers = [make_user(username=f"race.approver{i}", roles=["approver"]) for i in range(4)]
     ws = make_workspace(owner=requester, state="running", data_classification="confidential",
@@ -69,7 +69,7 @@ def test_two_approvers_racing_on_a_one_approval_request_produce_exactly_one_gran
 def test_the_same_approver_submitting_twice_at_once_counts_once(
     require_postgres: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services, "enqueue", lambda *a, **k: None)
+    monkeypatch.setattr(services.dispatch, "enqueue", lambda *a, **k: None)
     requester = make_user(username="race.requester", roles=["data_scientist"])
     approver = make_user(username="race.approver", roles=["approver"])
     ws = make_workspace(owner=requester, state="running", data_classification="restricted",

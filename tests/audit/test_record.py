@@ -9,7 +9,7 @@ from audit.actions import Action, Outcome
 from audit.models import AppendOnlyError, AuditEvent
 from audit.services import record
 from audit.verification import verify_chain
-from portal import context
+from core import context
 
 pytestmark = pytest.mark.django_db
 

@@ -95,7 +95,7 @@ def test_rolled_back_savepoint_does_not_leave_a_fork_in_the_chain(scientist):
 
 
 def test_awkward_content_verifies_identically_on_the_fast_and_portable_paths(scientist):
-    from portal import context
+    from core import context
 
     agent = 'Agent "quoted" \\ back\tslash \x01 é 𝔘'
     with context.bind(ip="::ffff:192.0.2.7", user_agent=agent, request_id="r-12345678"):
@@ -115,7 +115,7 @@ def test_awkward_content_verifies_identically_on_the_fast_and_portable_paths(sci
 
 
 def test_an_ipv4_mapped_client_address_is_stored_as_ipv4(scientist):
-    from portal import context
+    from core import context
 
     with context.bind(ip="::ffff:10.1.2.3"):
         event = record(action=Action.AUTH_LOGIN, actor=scientist)

@@ -25,9 +25,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def tasks_inline(monkeypatch: pytest.MonkeyPatch) -> FakeGrantBackend:
     backend = FakeGrantBackend()
     monkeypatch.setattr(tasks, "backend_for", lambda provider: backend)
-    monkeypatch.setattr(
-        services, "send_task", lambda name, args, countdown=None: getattr(tasks, name).apply(args=args, throw=True)
-    )
+
+    def run_now(name: str, args: list[Any], countdown: float | None = None) -> None:
+        getattr(tasks, name).apply(args=args, throw=True)
+
+    monkeypatch.setattr(services.dispatch, "send_task", run_now)
     return backend
 
 

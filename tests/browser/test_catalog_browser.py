@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from catalog.demo import seed_catalog
+from catalog.models import TemplateVersion, VersionStatus
 from tests.fixtures.mfa import assert_mfa_for_browser_session
-from workspaces.demo import seed_catalog
-from workspaces.models import TemplateVersion, VersionStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -74,8 +74,8 @@ def test_admin_publishes_a_fixed_template_and_a_scientist_finds_it_in_the_catalo
 def test_catalog_admin_pages_render_for_an_admin(
     page: Any, live_server: Any, login_as: Any, screenshot: Any, catalog_admin: Any
 ) -> None:
+    from catalog import services
     from tests.factories import sagemaker_spec
-    from workspaces import catalog_services as services
 
     seed_catalog(catalog_admin)
     template = TemplateVersion.objects.get(template__slug="standard-python-sagemaker").template

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from audit.models import AuditEvent
+from catalog.demo import DEMO_TEMPLATES
 from tests.factories import TemplateVersionFactory, UserFactory
 from workspaces.backends import get_backend
-from workspaces.demo import DEMO_TEMPLATES
 from workspaces.models import Workspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(240)]

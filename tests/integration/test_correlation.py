@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from audit.models import AuditEvent
-from portal import context
+from core import context
 from portal.logging import make_formatter
 from tests.factories import TemplateVersionFactory, UserFactory
 from tests.fixtures.celery_worker import wait_for

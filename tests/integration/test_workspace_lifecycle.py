@@ -20,12 +20,13 @@ import pytest
 from django.db import close_old_connections, connection
 
 from audit.models import AuditEvent
+from catalog.models import RoleQuota
 from tests.factories import TemplateVersionFactory, UserFactory, azureml_spec
 from tests.fixtures.celery_worker import wait_for
 from workspaces import services, tasks
 from workspaces.backends import get_backend
-from workspaces.backends.azureml import RETRY_TOTAL
-from workspaces.models import RoleQuota, Workspace
+from workspaces.backends.azureml import API_VERSION, RETRY_TOTAL
+from workspaces.models import Workspace
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -351,6 +352,49 @@ def test_a_throttled_azure_create_is_retried_after_retry_after_and_the_workspace
     assert f"workspace {ws.pk}: provisioning failed (throttled), retrying" in stand_ins_worker.log()
     assert clean_fake_arm.requests(method="GET", path_contains=f"/computes/{ws.resource_name}")
     assert AuditEvent.objects.filter(action="workspace.running", target_id=str(ws.pk)).count() == 1
+    assert not AuditEvent.objects.filter(action="workspace.failed", target_id=str(ws.pk)).exists()
+
+
+def test_azure_idle_shutdown_is_confirmed_by_reading_the_compute_back(
+    stand_ins_worker, clean_fake_arm, azure_template, owner
+):
+    ws = wait_state(ask(owner, azure_template, "Standard_DS3_v2"), "running", stand_ins_worker)
+
+    (put,) = [p for p in clean_fake_arm.requests(method="PUT", path_contains="/computes/") if p["status"] == 201]
+    reads = clean_fake_arm.requests(method="GET", path_contains=f"/computes/{ws.resource_name}")
+    assert [r for r in reads if r["seq"] > put["seq"] and r["status"] == 200]
+    assert ws.applied_hardening["idle_time_before_shutdown"] == "PT30M"
+    assert ws.applied_hardening["idle_shutdown_confirmed"] is True
+    event = AuditEvent.objects.get(action="workspace.running", target_id=str(ws.pk))
+    assert event.details["hardening"]["idle_shutdown_confirmed"] is True
+    assert event.details["hardening"]["api_version"] == API_VERSION == put["query"]["api-version"]
+
+
+def test_an_azure_compute_whose_idle_shutdown_is_not_read_back_never_counts_as_running(
+    stand_ins_worker, clean_fake_arm, azure_template, owner
+):
+    clean_fake_arm.drop_instance_property("idleTimeBeforeShutdown")
+
+    ws = wait_state(ask(owner, azure_template, "Standard_DS3_v2"), "failed", stand_ins_worker)
+
+    assert "does not confirm the idle shutdown" in ws.last_error
+    assert "asked for PT30M, Azure reports none" in ws.last_error
+    assert not AuditEvent.objects.filter(action="workspace.running", target_id=str(ws.pk)).exists()
+
+
+def test_an_azure_compute_deleted_out_of_band_is_answered_204_and_the_workspace_ends_deleted(
+    stand_ins_worker, clean_fake_arm, azure_template, owner
+):
+    ws = wait_state(ask(owner, azure_template, "Standard_DS3_v2"), "running", stand_ins_worker)
+    clean_fake_arm.vanish_before_next_delete(ws.resource_name)
+
+    services.delete_workspace(owner, ws)
+    wait_state(ws, "deleted", stand_ins_worker)
+
+    (delete,) = clean_fake_arm.requests(method="DELETE", path_contains=f"/computes/{ws.resource_name}")
+    assert delete["status"] == 204
+    assert delete["query"]["api-version"] == API_VERSION
+    assert AuditEvent.objects.filter(action="workspace.deleted", target_id=str(ws.pk)).count() == 1
     assert not AuditEvent.objects.filter(action="workspace.failed", target_id=str(ws.pk)).exists()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.roles import Role
 from portal.identity.claims import (
     claim_at,
     claims_snapshot,
@@ -14,7 +15,6 @@ from portal.identity.claims import (
     roles_for_groups,
 )
 from portal.identity.config import ProviderConfig
-from portal.roles import Role
 
 
 def config(**overrides: object) -> ProviderConfig:

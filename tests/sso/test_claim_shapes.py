@@ -9,11 +9,11 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from audit.models import AuditEvent
+from core.roles import Role, roles_of
 from devtools.pyop_op.server import OPUser
 from portal.identity import IDP_MFA_SESSION_KEY
 from portal.identity.selectors import entra_object_id_for
 from portal.identity.services import LINK_ADMIN, link_identity
-from portal.roles import Role, roles_of
 from tests.factories import UserFactory
 from tests.fixtures.third_party_op import op_login, standard_users
 

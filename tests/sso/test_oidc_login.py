@@ -12,8 +12,8 @@ import requests
 from django.contrib.auth import get_user_model
 
 from audit.models import AuditEvent
+from core.roles import Role, roles_of
 from portal.identity import IDP_MFA_SESSION_KEY
-from portal.roles import Role, roles_of
 from tests.fixtures.oidc import LOGIN_PATH
 
 pytestmark = [pytest.mark.sso, pytest.mark.django_db]

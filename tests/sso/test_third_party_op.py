@@ -15,9 +15,9 @@ import requests
 from django.contrib.auth import get_user_model
 
 from audit.models import AuditEvent
+from core.roles import Role, roles_of
 from devtools.pyop_op.server import OPUser
 from portal.identity import IDP_MFA_SESSION_KEY
-from portal.roles import Role, roles_of
 from tests.fixtures.third_party_op import CLIENT_SECRET, client_id, login_path, op_login, standard_users
 
 pytestmark = [pytest.mark.sso, pytest.mark.django_db]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,8 +12,19 @@ from azure.identity import DefaultAzureCredential
 from azure.mgmt.machinelearningservices.models import ComputeResource
 
 from devtools.fake_arm import FakeArmHandle
-from tests.fixtures.azure import FAKE_TENANT_ID
+from tests.fixtures.azure import (
+    COMPUTES,
+    DATASET_SCOPE,
+    FAKE_TENANT_ID,
+    OWNER_OBJECT_ID,
+    SUBNET,
+    SUBSCRIPTION,
+    make_grant,
+    make_spec,
+    wait_for,
+)
 from workspaces.backends.azureml import (
+    API_VERSION,
     MAX_INLINE_RETRY_AFTER,
     RETRY_TOTAL,
     STORAGE_BLOB_DATA_READER,
@@ -26,77 +36,11 @@ from workspaces.backends.azureml import (
 from workspaces.backends.base import (
     CloudAccessDenied,
     CloudQuotaExceeded,
-    CloudRef,
     CloudState,
-    DataGrantSpec,
     InvalidCloudRequest,
     Throttled,
     WorkspaceBackend,
-    WorkspaceSpec,
 )
-
-SUBSCRIPTION = "5f1c2a3b-0000-4000-8000-000000000001"
-SUBNET = (
-    f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-network/providers/Microsoft.Network"
-    "/virtualNetworks/vnet-ml/subnets/snet-compute"
-)
-DATASET_SCOPE = (
-    f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/prodlake"
-    "/blobServices/default/containers/claims"
-)
-OWNER_OBJECT_ID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-COMPUTES = "/computes/"
-
-
-def make_spec(**changes: Any) -> WorkspaceSpec:
-    hardening = {
-        "subscription_id": SUBSCRIPTION,
-        "resource_group": "rg-ml",
-        "workspace_name": "mlw-research",
-        "location": "westeurope",
-        "subnet_id": SUBNET,
-        "enable_node_public_ip": False,
-        "ssh_public_access": "Disabled",
-        "allowed_vm_sizes": ["Standard_DS3_v2", "Standard_E4ds_v4"],
-        "default_vm_size": "Standard_DS3_v2",
-        "idle_shutdown_minutes": 45,
-        "mandatory_tags": {"cost-centre": "CC-1234"},
-    }
-    hardening.update(changes.pop("hardening", {}))
-    values: dict[str, Any] = {
-        "workspace_id": "3f2a9c1d-4e5b-4c6d-8e7f-0123456789ab",
-        "resource_name": "enclave-3f2a9c1d4e5b",
-        "owner_username": "sam.scientist",
-        "owner_cloud_id": OWNER_OBJECT_ID,
-        "template_slug": "azure-ml-standard",
-        "template_version": 3,
-        "instance_type": "Standard_DS3_v2",
-        "volume_size_gb": 64,
-        "data_classification": "confidential",
-        "cost_centre": "CC-1234",
-        "hardening": hardening,
-        "tags": {"owner": "sam.scientist", "cost-centre": "CC-1234", "data-classification": "confidential"},
-    }
-    values.update(changes)
-    return WorkspaceSpec(**values)
-
-
-def make_grant(grant_id: str = "grant-7") -> DataGrantSpec:
-    return DataGrantSpec(
-        grant_id=grant_id,
-        dataset_slug="claims",
-        location=DATASET_SCOPE,
-        expires_at=datetime.now(UTC) + timedelta(days=7),
-    )
-
-
-def wait_for(backend: AzureMLBackend, ref: CloudRef, state: CloudState, timeout: float = 10.0) -> CloudState:
-    deadline = time.monotonic() + timeout
-    current = backend.describe(ref).state
-    while current is not state and time.monotonic() < deadline:
-        time.sleep(0.1)
-        current = backend.describe(ref).state
-    return current
 
 
 def compute_puts(fake: FakeArmHandle) -> list[dict[str, Any]]:
@@ -114,7 +58,7 @@ def test_create_request_carries_the_network_and_access_baseline(
 
     (put,) = compute_puts(clean_fake_arm)
     instance = put["body"]["properties"]["properties"]
-    assert put["query"]["api-version"] == "2024-04-01"
+    assert put["query"]["api-version"] == API_VERSION == "2025-12-01"
     assert instance["enableNodePublicIp"] is False
     assert instance["sshSettings"] == {"sshPublicAccess": "Disabled"}
     assert instance["subnet"] == {"id": SUBNET}
@@ -212,7 +156,9 @@ def test_describe_reads_back_the_hardening_azure_applied(azure_backend: AzureMLB
         "ssh_public_access": "Disabled",
         "assigned_user_object_id": OWNER_OBJECT_ID,
         "idle_time_before_shutdown": "PT45M",
+        "idle_shutdown_confirmed": True,
         "identity_type": "SystemAssigned",
+        "api_version": "2025-12-01",
     }
     assert status.tags["enclave:managed"] == "true"
 
@@ -506,7 +452,7 @@ def test_inventory_lists_only_compute_instances_enclave_manages(
     body = build_compute_instance_body(make_spec(), tenant_id=FAKE_TENANT_ID)
     body["tags"] = {"owner": "someone"}
     requests.put(
-        f"{clean_fake_arm.url}{unmanaged}?api-version=2024-04-01",
+        f"{clean_fake_arm.url}{unmanaged}?api-version={API_VERSION}",
         json=body,
         headers={"Authorization": f"Bearer {clean_fake_arm.token}"},
         verify=clean_fake_arm.ca_path,

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from audit.models import AuditEvent
+from catalog.models import RoleQuota
 from tests.factories import TemplateVersionFactory, UserFactory
 from tests.workspaces.fakes import actions_for, make_workspace
 from workspaces import services
@@ -18,7 +19,7 @@ from workspaces.exceptions import (
     WorkspaceNotFound,
     WorkspaceRequestInvalid,
 )
-from workspaces.models import RoleQuota, Workspace
+from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
 
@@ -153,7 +154,7 @@ def test_template_needing_approval_waits_and_calls_the_approvals_hook(
     scientist, request_kwargs, approval_template, task_queue, monkeypatch
 ):
     called: list[Workspace] = []
-    monkeypatch.setattr("approvals.workspace_hooks.workspace_needs_approval", called.append)
+    monkeypatch.setattr("approvals.workspace_hooks.WorkspaceApprovalGate.open", lambda _gate, ws: called.append(ws))
     ws = services.request_workspace(scientist, **{**request_kwargs, "template_slug": "sm-restricted"})
     assert ws.state == "pending_approval"
     assert called == [ws]

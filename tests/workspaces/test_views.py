@@ -7,10 +7,11 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from catalog.models import InstancePrice
 from tests.factories import WorkspaceFactory
 from tests.workspaces.fakes import make_workspace
 from workspaces import services
-from workspaces.models import InstancePrice, Workspace
+from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
 

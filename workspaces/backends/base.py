@@ -14,10 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-
-class Provider(enum.StrEnum):
-    AWS_SAGEMAKER = "aws_sagemaker"
-    AZURE_ML = "azure_ml"
+from catalog.providers import Provider
 
 
 class CloudState(enum.StrEnum):
@@ -53,7 +50,7 @@ class WorkspaceSpec:
     volume_size_gb: int
     data_classification: str
     cost_centre: str
-    hardening: Mapping[str, Any]  # the validated provider spec (see workspaces.specs)
+    hardening: Mapping[str, Any]  # the validated provider spec (see catalog.specs)
     tags: Mapping[str, str] = field(default_factory=dict)  # all tags to apply
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from portal.schedules import ensure_all
+from core.schedules import ensure_all
 
 
 class Command(BaseCommand):

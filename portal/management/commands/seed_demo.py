@@ -10,8 +10,8 @@ from django.db import transaction
 
 from audit.actions import Action
 from audit.services import record
+from core.schedules import ensure_all
 from portal.demo import DEMO_PASSWORD, DEMO_USERS, seed_users
-from portal.schedules import ensure_all
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = seed_users()
             admin = users["cara.admin"]
-            import_module("workspaces.demo").seed_catalog(admin)
+            import_module("catalog.demo").seed_catalog(admin)
             import_module("approvals.demo").seed_datasets(admin)
             ensure_all()
             record(action=Action.DEMO_SEEDED, system_actor="system:seed_demo", details={"users": sorted(users)})
