@@ -43,6 +43,8 @@ from moto.core.utils import utcnow
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from devtools.s3_object_lock import ObjectLockGuard
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -462,7 +464,7 @@ def make_stand_in_server(
 ) -> tuple[BaseWSGIServer, StandInState]:
     """A bound, not yet serving, multi-threaded stand-in server and its state."""
     state = StandInState(provision_delay=provision_delay)
-    app = EnclaveStandIn(DomainDispatcherApplication(create_backend_app), state)
+    app = EnclaveStandIn(ObjectLockGuard(DomainDispatcherApplication(create_backend_app)), state)
     handler = _QuietRequestHandler if quiet else MotoRequestHandler
     server = make_server(host, port, app, threaded=True, request_handler=handler)
     return server, state
