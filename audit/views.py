@@ -1,6 +1,7 @@
 """Auditor pages: search the trail, read one event with its place in the hash chain,
-verify integrity, and download exports. Auditors and catalog admins read; nobody
-changes anything here (the only POSTs verify and export, and both are audited)."""
+verify integrity, see how fresh the external anchoring is, and download exports. Auditors
+and catalog admins read; nobody changes anything here (the only POSTs verify and export,
+and both are audited)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from audit import selectors, services
+from audit.anchoring.selectors import anchor_status
 from audit.exporting import CONTENT_TYPES, FORMATS
 from audit.filters import EventFilterForm
 from portal.permissions import role_required
@@ -46,6 +48,7 @@ def events(request: HttpRequest) -> HttpResponse:
         "filter_query": query.urlencode(),
         "filter_items": [(k, v) for k, v in query.items() if v],
         "latest": services.latest_verification(),
+        "anchoring": anchor_status(),
         "tip": services.tip_seq(),
         "bound": services.PAGE_VERIFY_BOUND,
         "formats": FORMATS,
@@ -61,7 +64,8 @@ def event(request: HttpRequest, seq: int) -> HttpResponse:
     if link is None:
         raise Http404("No such event")
     details = json.dumps(link.event.details, indent=2, sort_keys=True, ensure_ascii=False)
-    return render(request, "audit/event_detail.html", {"link": link, "ev": link.event, "details": details})
+    context = {"link": link, "ev": link.event, "details": details, "anchoring": anchor_status()}
+    return render(request, "audit/event_detail.html", context)
 
 
 @role_required(*READERS)
@@ -75,9 +79,9 @@ def verify(request: HttpRequest) -> HttpResponse:
     scope = "full" if from_seq == 1 else f"newest {bound} events"
     result, recorded = services.verify_and_record(actor=request.user, from_seq=from_seq, scope=scope)
     if result.ok:
-        messages.success(request, f"Integrity verified: {result.checked} events ({scope}), no break.")
+        messages.success(request, f"Integrity verified ({scope}): " + "; ".join(result.report()))
     else:
-        messages.error(request, f"Integrity FAILED: {result.broken}")
+        messages.error(request, "Integrity FAILED: " + "; ".join(result.report()))
     return redirect("audit:event", seq=recorded.seq)
 
 
