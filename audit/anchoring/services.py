@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -31,10 +32,15 @@ from audit.anchoring.documents import (
     parse_key_record,
     sign_checkpoint,
 )
+from audit.anchoring.ledger import load_ledger
+from audit.anchoring.packs import EvidencePackError, PackSummary, write_pack
 from audit.anchoring.signing import Signer, get_signer
 from audit.anchoring.sinks import AnchorExists, Sink, SinkError, get_sink
+from audit.hashing import format_at
 from audit.models import AuditEvent
-from audit.services import record
+from audit.services import record, record_denied
+from portal.api_errors import PermissionDeniedError
+from portal.roles import Role, roles_of
 
 logger = logging.getLogger(__name__)
 
@@ -225,3 +231,69 @@ def _record_failure(reason: str, sink: str, system_actor: str, actor: Any) -> No
                 "If the reason says the trail no longer matches a checkpoint, treat it as a security incident:\n"
                 "preserve the database and its backups, and run `manage.py audit verify`.\n",
             )
+
+
+def create_evidence_pack(
+    *,
+    actor: Any,
+    since: datetime,
+    until: datetime,
+    out: IO[bytes],
+    via: str,
+    dataset: str = "",
+    user: str = "",
+    name: str = "evidence.zip",
+) -> tuple[PackSummary, AuditEvent]:
+    """Write an evidence pack for [since, until) to ``out`` and record ``audit.evidence_pack_created``.
+
+    Only auditors make packs from the portal (``actor`` ``None`` is the command line, run by
+    whoever operates the host). The tip is checkpointed first so the period's newest events
+    are anchored; the event naming the period, filter, anchor and manifest digest is recorded
+    before the pack is handed out, so the same pack can be recognised later.
+    """
+    if actor is not None and Role.AUDITOR not in roles_of(actor):
+        record_denied(actor=actor, reason="Evidence packs are for auditors")
+        raise PermissionDeniedError("Evidence packs are for auditors.")
+    if since >= until:
+        raise EvidencePackError("The period must end after it starts.")
+    try:
+        sink = get_sink()
+        if sink is None:
+            raise EvidencePackError("Evidence packs need external anchors: set ENCLAVE_AUDIT_ANCHOR_SINK.")
+        create_checkpoint(actor=actor, via=via)
+        signer = get_signer()  # the manifest is sealed with the current key, which must be in the history
+        introduced = _publish_key(sink, signer, timezone.now())
+        if introduced:
+            record(
+                action=Action.AUDIT_SIGNING_KEY_INTRODUCED,
+                actor=actor,
+                system_actor=f"cli:{via}" if actor is None else "",
+                details={"key_id": signer.key_id, "not_before": introduced, "sink": sink.describe()},
+            )
+        ledger = load_ledger(sink)
+    except (CheckpointFailed, SinkError, DocumentError, ImproperlyConfigured, OSError) as exc:
+        raise EvidencePackError(f"The trail could not be anchored, so no pack was made: {exc}") from exc
+    created_by = actor.get_username() if actor is not None else f"cli:{via}"
+    summary = write_pack(
+        out, since=since, until=until, dataset=dataset, user=user, ledger=ledger, signer=signer,
+        created_by=created_by, created_at=timezone.now(), name=name,
+    )  # fmt: skip
+    event = record(
+        action=Action.AUDIT_EVIDENCE_PACK_CREATED,
+        actor=actor,
+        system_actor=f"cli:{via}" if actor is None else "",
+        details={
+            "period": {"since": format_at(since), "until": format_at(until)},
+            "filter": {k: v for k, v in (("dataset", dataset), ("user", user)) if v},
+            "events": {
+                "first_seq": summary.period_first,
+                "last_seq": summary.period_last,
+                "in_period": summary.in_period,
+                "matching": summary.matching,
+            },
+            "anchor": {"checkpoint": summary.anchor.number, "seq": summary.anchor.seq},
+            "manifest_sha256": summary.manifest_sha256,
+            "via": via,
+        },
+    )
+    return summary, event
