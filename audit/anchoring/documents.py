@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -92,9 +92,8 @@ def sign_checkpoint(
         number=number, seq=seq, hash=digest, at=format_at(at),
         prev_checkpoint=previous.digest if previous is not None else GENESIS, key_id=signer.key_id, signature=b"",
     )  # fmt: skip
-    signature = signer.sign(canonical(unsigned.body))
-    signed = Checkpoint(**{**unsigned.__dict__, "signature": signature})
-    return Checkpoint(**{**signed.__dict__, "raw": signed.encode()})
+    signed = replace(unsigned, signature=signer.sign(canonical(unsigned.body)))
+    return replace(signed, raw=signed.encode())
 
 
 def parse_checkpoint(raw: bytes) -> Checkpoint:
@@ -134,7 +133,7 @@ class KeyRecord:
 
 def key_record_for(signer: Signer, at: datetime) -> KeyRecord:
     record = KeyRecord(signer.key_id, signer.public_key_bytes(), format_at(at), signer.algorithm)
-    return KeyRecord(**{**record.__dict__, "raw": record.encode()})
+    return replace(record, raw=record.encode())
 
 
 def parse_key_record(raw: bytes) -> KeyRecord:

@@ -155,18 +155,17 @@ class S3ObjectLockSink:
         return SinkEntry(name, response.get("VersionId"))
 
     def entries(self, prefix: str, *, start_after: str = "") -> list[SinkEntry]:
-        """Every name under ``prefix`` after ``start_after``, with its oldest version."""
-        versions: dict[str, list[tuple[datetime, str]]] = {}
+        """Every name under ``prefix`` after ``start_after``, with its oldest version.
+
+        S3 lists the versions of a key newest first, in the order they were stored; that order,
+        not ``LastModified`` (whole seconds), tells the locked original from a later overwrite."""
+        versions: dict[str, list[str]] = {}
         for page in self._version_pages(self.prefix + prefix, self.prefix + start_after if start_after else ""):
             for version in page.get("Versions", []):
                 name = version["Key"][len(self.prefix) :]
                 if name > start_after:
-                    versions.setdefault(name, []).append((version["LastModified"], version["VersionId"]))
-        out = []
-        for name in sorted(versions):
-            ordered = sorted(versions[name])
-            out.append(SinkEntry(name, ordered[0][1], len(ordered) - 1))
-        return out
+                    versions.setdefault(name, []).append(version["VersionId"])
+        return [SinkEntry(name, versions[name][-1], len(versions[name]) - 1) for name in sorted(versions)]
 
     def _version_pages(self, prefix: str, key_marker: str) -> Iterator[dict[str, Any]]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -189,12 +188,6 @@ class S3ObjectLockSink:
             return bytes(self.client.get_object(**kwargs)["Body"].read())
         except (BotoCoreError, ClientError) as exc:
             raise SinkError(f"{self.describe()}{entry.name}: {exc}") from exc
-
-    def retention(self, name: str) -> dict[str, Any]:
-        """The Object Lock retention of the oldest version of ``name`` (mode, retain-until)."""
-        entry = next(e for e in self.entries(name.rsplit("/", 1)[0] + "/") if e.name == name)
-        response = self.client.get_object_retention(Bucket=self.bucket, Key=self.prefix + name, VersionId=entry.version)
-        return dict(response["Retention"])
 
 
 def _s3_client() -> Any:
