@@ -91,6 +91,10 @@ class Action(enum.StrEnum):
     AUDIT_VERIFIED = "audit.verified"
     AUDIT_VERIFY_FAILED = "audit.verify_failed"
     AUDIT_EXPORTED = "audit.exported"
+    AUDIT_CHECKPOINTED = "audit.checkpointed"  # a signed checkpoint was written to the external sink
+    AUDIT_CHECKPOINT_FAILED = "audit.checkpoint_failed"
+    AUDIT_SIGNING_KEY_INTRODUCED = "audit.signing_key_introduced"
+    AUDIT_EVIDENCE_PACK_CREATED = "audit.evidence_pack_created"
     # Operations
     DEMO_SEEDED = "system.demo_seeded"
 

@@ -69,9 +69,11 @@ def parse_moment(text: str, *, end: bool = False) -> datetime:
     """An ISO date or date-time; a bare date means its start (or, with ``end``, the next
     day's start, so ``--until 2025-01-31`` includes the 31st). Naive values are UTC."""
     text = text.strip()
-    moment = parse_datetime(text)
+    # A bare date first: on Python 3.11+ ``parse_datetime`` also accepts "2025-01-31" (as midnight),
+    # which would silently drop the last day of an ``--until`` range.
+    day = parse_date(text) if len(text) == 10 else None
+    moment = None if day is not None else parse_datetime(text)
     if moment is None:
-        day = parse_date(text)
         if day is None:
             raise ValueError(f"not a date or date-time: {text!r}")
         moment = datetime(day.year, day.month, day.day)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from audit.filters import EventFilter
 from audit.hashing import chain_hash, event_payload
 from audit.models import AuditEvent
-from audit.services import READER_ROLES, latest_verification, tip_seq
+from audit.services import READER_ROLES, tip_seq
 from core.roles import has_role
 
 PAGE_SIZE = 50
@@ -91,16 +91,20 @@ def chain_link(seq: int) -> ChainLink | None:
 def dashboard_panels(user: Any) -> list[dict[str, Any]]:
     if not has_role(user, *READER_ROLES):
         return []
-    latest = latest_verification()
+    from audit.anchoring.selectors import anchor_status
+
+    anchoring = anchor_status()
+    latest = anchoring.verification
     if latest.event is None:
         status = "not yet verified"
     else:
         status = ("verified" if latest.ok else "BROKEN") + f" {latest.event.at:%d %b %H:%M} UTC"
+    warning = " ATTENTION: " + " ".join(anchoring.alerts) if anchoring.alerts else ""
     return [
         {
             "key": "audit",
             "title": "Audit trail",
-            "text": f"Tamper-evident record of every action. Integrity: {status}.",
+            "text": f"Tamper-evident record of every action. Integrity: {status}.{warning}",
             "stats": [("Events", tip_seq())],
             "links": [("Search the trail", reverse("audit:events"))],
         }

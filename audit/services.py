@@ -18,19 +18,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from audit.actions import Action, Outcome
+from audit.alerts import integrity_alert
+from audit.anchoring.verify import AnchoredVerification, verify_anchored
 from audit.filters import EventFilter
 from audit.hashing import GENESIS, chain_hash, event_payload
 from audit.models import AuditChainHead, AuditEvent
 from audit.redaction import redact
-from audit.verification import VerifyResult, verify_chain
 from core import context
 from core.errors import PermissionDeniedError
 from core.roles import Role, roles_of
@@ -310,55 +308,51 @@ def _require_reader(actor: Any, what: str) -> None:
         raise PermissionDeniedError(f"{what} is for auditors and catalog admins.")
 
 
-def verify_and_record(*, actor: Any = None, from_seq: int = 1, scope: str = "full") -> tuple[VerifyResult, AuditEvent]:
-    """Verify the chain and record the result in it (``audit.verified`` or ``audit.verify_failed``).
+def verify_and_record(
+    *, actor: Any = None, from_seq: int = 1, scope: str = "full"
+) -> tuple[AnchoredVerification, AuditEvent]:
+    """Verify the chain against its external checkpoints and record the result in it
+    (``audit.verified`` or ``audit.verify_failed``).
 
-    A failure means someone changed, removed or reordered history: it is logged as an
-    error and mailed to every catalog admin, because the platform team must investigate
-    at once (and an attacker able to rewrite the table must not be able to silence it by
-    rewriting the event as well).
+    A failure means someone changed, removed or reordered history, or that the anchors
+    themselves are missing or forged: it is logged as an error and mailed to every auditor
+    and catalog admin, because the platform team must investigate at once (and an attacker
+    able to rewrite the table must not be able to silence it by rewriting the event as well).
     """
     _require_reader(actor, "Verifying the audit trail")
-    result = verify_chain(from_seq)
+    result = verify_anchored(from_seq)
     details: dict[str, Any] = {"scope": scope, **result.as_dict()}
     if result.ok:
         event = record(action=Action.AUDIT_VERIFIED, actor=actor, details=details)
-        # The tip in the log is an anchor outside the database: `audit verify --expect-tip SEQ:HASH`.
-        logger.info("audit chain verified: %s events, tip %s:%s", result.checked, result.last_seq, result.last_hash)
+        logger.info("audit chain verified: %s", "; ".join(result.report()))
         return result, event
     with transaction.atomic():
         event = record(action=Action.AUDIT_VERIFY_FAILED, actor=actor, outcome=Outcome.ERROR, details=details)
-        logger.error("AUDIT CHAIN BROKEN: %s", result.broken)
-        _alert_catalog_admins(result)
+        logger.error("AUDIT CHAIN BROKEN: %s", "; ".join(result.report()))
+        _alert_verification_failed(result)
     return result, event
 
 
-def _alert_catalog_admins(result: VerifyResult) -> None:
+def _alert_verification_failed(result: AnchoredVerification) -> None:
     broken = result.broken
-    assert broken is not None
-    recipients = list(
-        get_user_model()
-        .objects.filter(is_active=True, groups__name=Role.CATALOG_ADMIN.value)
-        .exclude(email="")
-        .values_list("email", flat=True)
-        .distinct()
-    )
-    if not recipients:
-        logger.error("audit chain broken and no catalog admin has an e-mail address to alert")
-        return
+    findings = "\n".join(f"  - {line}" for line in result.report())
+    where = f" at seq {broken.seq}" if broken is not None else ""
     body = (
-        "Enclave's audit-trail verification found that history was changed.\n\n"
-        f"First broken link: sequence number {broken.seq}\n"
-        f"Problem: {broken.reason}\n"
-        f"Expected: {broken.expected}\n"
-        f"Found:    {broken.found}\n\n"
-        f"Events verified before the break: {result.checked}\n"
-        f"Portal: {settings.ENCLAVE_BASE_URL}\n\n"
+        "Enclave's audit-trail verification found that history was changed, or that its external\n"
+        "checkpoints are missing or not validly signed.\n\n"
+        f"Findings:\n{findings}\n\n"
+    )
+    if broken is not None:
+        body += (
+            f"First broken link: sequence number {broken.seq}\nProblem: {broken.reason}\n"
+            f"Expected: {broken.expected}\nFound:    {broken.found}\n\n"
+        )
+    body += (
+        f"Events verified before the break: {result.checked}\n\n"
         "Treat this as a security incident: preserve the database and its backups, and run\n"
         "`manage.py audit verify` to confirm.\n"
     )
-    subject = f"[Enclave] Audit trail integrity FAILED at seq {broken.seq}"
-    transaction.on_commit(lambda: send_mail(subject, body, None, recipients, fail_silently=False))
+    integrity_alert(f"Audit trail integrity FAILED{where}", body)
 
 
 def export_events(*, actor: Any, flt: EventFilter, fmt: str, via: str) -> tuple[AuditEvent, Iterator[str]]:

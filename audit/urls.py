@@ -10,4 +10,5 @@ urlpatterns = [
     path("events/<int:seq>/", views.event, name="event"),
     path("verify/", views.verify, name="verify"),
     path("export/", views.export, name="export"),
+    path("evidence/", views.evidence, name="evidence"),
 ]

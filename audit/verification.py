@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -51,6 +51,7 @@ class VerifyResult:
     last_hash: str
     broken: ChainBreak | None
     seconds: float = field(default=0.0, compare=False)
+    anchors_matched: int = 0  # external checkpoints whose (seq, hash) the walk confirmed
 
     @property
     def ok(self) -> bool:
@@ -171,11 +172,18 @@ def _checked_portable(after: int) -> Generator[tuple[int, str, str, str], None, 
         yield seq, prev, digest, recomputed
 
 
-def verify_chain(from_seq: int = 1, *, fast: bool | None = None) -> VerifyResult:
+Anchor = tuple[int, str, str]  # (seq, hash, label): a signed checkpoint's claim about one event
+
+
+def verify_chain(from_seq: int = 1, *, fast: bool | None = None, anchors: Sequence[Anchor] = ()) -> VerifyResult:
     """Walk the trail from ``from_seq`` to its end; report the first break exactly.
 
     Starting after 1 trusts the predecessor's stored hash as the anchor (its own
     integrity was proven by an earlier full run); a missing predecessor is a gap.
+
+    ``anchors`` (ascending by seq) are hashes held outside the database: a row whose
+    stored hash differs from its anchor's was rewritten after it was anchored, even when
+    every link recomputes (a consistent rewrite by someone with the hashing code).
     """
     started = time.perf_counter()
     from_seq = max(from_seq, 1)
@@ -189,10 +197,14 @@ def verify_chain(from_seq: int = 1, *, fast: bool | None = None) -> VerifyResult
     checked = 0
     first: int | None = None
     last_hash = expected_prev or ""
+    pending = [a for a in anchors if a[0] >= from_seq]
+    anchor_index = 0
+    anchor_seq = pending[0][0] if pending else -1
 
     def result(broken: ChainBreak | None) -> VerifyResult:
         last = expected_seq - 1 if checked else None
-        return VerifyResult(checked, first, last, last_hash, broken, time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        return VerifyResult(checked, first, last, last_hash, broken, elapsed, anchors_matched=anchor_index)
 
     with closing(rows):  # release the cursor at once on an early return
         for seq, prev_hash, digest, recomputed in rows:
@@ -209,6 +221,13 @@ def verify_chain(from_seq: int = 1, *, fast: bool | None = None) -> VerifyResult
                 )
             if recomputed != digest:
                 return result(ChainBreak(seq, "content does not match its hash", recomputed, digest))
+            while seq == anchor_seq:
+                _, anchored, label = pending[anchor_index]
+                if digest != anchored:
+                    reason = f"rewritten at or before this event since {label} was signed"
+                    return result(ChainBreak(seq, reason, anchored, digest))
+                anchor_index += 1
+                anchor_seq = pending[anchor_index][0] if anchor_index < len(pending) else -1
             expected_prev = last_hash = digest
             expected_seq = seq + 1
             checked += 1

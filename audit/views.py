@@ -1,22 +1,29 @@
 """Auditor pages: search the trail, read one event with its place in the hash chain,
-verify integrity, and download exports. Auditors and catalog admins read; nobody
-changes anything here (the only POSTs verify and export, and both are audited)."""
+verify integrity, see how fresh the external anchoring is, and download exports and
+evidence packs. Auditors and catalog admins read; nobody changes anything here (the only
+POSTs verify, export and make evidence packs — auditors only — and all are audited)."""
 
 from __future__ import annotations
 
 import json
+import tempfile
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from audit import selectors, services
+from audit.anchoring import services as anchoring
+from audit.anchoring.packs import EvidencePackError
+from audit.anchoring.selectors import anchor_status
 from audit.exporting import CONTENT_TYPES, FORMATS
 from audit.filters import EventFilterForm
+from audit.forms import EvidencePackForm
 from core.permissions import role_required
+from core.roles import Role
 
 READERS = services.READER_ROLES
 
@@ -46,6 +53,8 @@ def events(request: HttpRequest) -> HttpResponse:
         "filter_query": query.urlencode(),
         "filter_items": [(k, v) for k, v in query.items() if v],
         "latest": services.latest_verification(),
+        "anchoring": anchor_status(),
+        "evidence_form": EvidencePackForm(),
         "tip": services.tip_seq(),
         "bound": services.PAGE_VERIFY_BOUND,
         "formats": FORMATS,
@@ -61,7 +70,8 @@ def event(request: HttpRequest, seq: int) -> HttpResponse:
     if link is None:
         raise Http404("No such event")
     details = json.dumps(link.event.details, indent=2, sort_keys=True, ensure_ascii=False)
-    return render(request, "audit/event_detail.html", {"link": link, "ev": link.event, "details": details})
+    context = {"link": link, "ev": link.event, "details": details, "anchoring": anchor_status()}
+    return render(request, "audit/event_detail.html", context)
 
 
 @role_required(*READERS)
@@ -75,9 +85,9 @@ def verify(request: HttpRequest) -> HttpResponse:
     scope = "full" if from_seq == 1 else f"newest {bound} events"
     result, recorded = services.verify_and_record(actor=request.user, from_seq=from_seq, scope=scope)
     if result.ok:
-        messages.success(request, f"Integrity verified: {result.checked} events ({scope}), no break.")
+        messages.success(request, f"Integrity verified ({scope}): " + "; ".join(result.report()))
     else:
-        messages.error(request, f"Integrity FAILED: {result.broken}")
+        messages.error(request, "Integrity FAILED: " + "; ".join(result.report()))
     return redirect("audit:event", seq=recorded.seq)
 
 
@@ -94,5 +104,34 @@ def export(request: HttpRequest) -> HttpResponseBase:
     response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="enclave-audit-{stamp}.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+EVIDENCE_SPOOL_BYTES = 16 * 1024 * 1024  # larger packs spill from memory to a temporary file
+
+
+@role_required(Role.AUDITOR)  # type: ignore[type-var]  # a file response is streamed
+@require_POST
+def evidence(request: HttpRequest) -> HttpResponseBase:
+    """Download an evidence pack for a period (recorded as audit.evidence_pack_created)."""
+    form = EvidencePackForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a valid period (and optionally a dataset or user) for the evidence pack.")
+        return redirect("audit:events")
+    since, until = form.period()
+    name = f"enclave-evidence-{since:%Y%m%d}-{until:%Y%m%d}.zip"
+    spool = tempfile.SpooledTemporaryFile(max_size=EVIDENCE_SPOOL_BYTES)  # noqa: SIM115 - FileResponse closes it
+    try:
+        anchoring.create_evidence_pack(
+            actor=request.user, since=since, until=until, out=spool, via="page", name=name,
+            dataset=form.cleaned_data["dataset"], user=form.cleaned_data["user"],
+        )  # fmt: skip
+    except EvidencePackError as exc:
+        spool.close()
+        messages.error(request, str(exc))
+        return redirect("audit:events")
+    spool.seek(0)
+    response = FileResponse(spool, as_attachment=True, filename=name, content_type="application/zip")
     response["Cache-Control"] = "no-store"
     return response

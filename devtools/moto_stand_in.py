@@ -47,6 +47,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from devtools.aws_model import VALIDATION_ERROR_CODE, operation_model, validate_request
+from devtools.s3_object_lock import ObjectLockGuard
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DUMMY_CREDENTIALS = {
@@ -529,7 +530,7 @@ def make_stand_in_server(
 ) -> tuple[BaseWSGIServer, StandInState]:
     """A bound, not yet serving, multi-threaded stand-in server and its state."""
     state = StandInState(provision_delay=provision_delay)
-    app = EnclaveStandIn(DomainDispatcherApplication(create_backend_app), state)
+    app = EnclaveStandIn(ObjectLockGuard(DomainDispatcherApplication(create_backend_app)), state)
     handler = _QuietRequestHandler if quiet else MotoRequestHandler
     server = make_server(host, port, app, threaded=True, request_handler=handler)
     return server, state

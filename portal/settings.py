@@ -411,6 +411,22 @@ ENCLAVE_APPROVAL_TIMEOUT_HOURS = env.int("ENCLAVE_APPROVAL_TIMEOUT_HOURS", defau
 ENCLAVE_GRANT_EXPIRY_WARNING_HOURS = env.int("ENCLAVE_GRANT_EXPIRY_WARNING_HOURS", default=4)
 ENCLAVE_APPROVAL_LINK_MAX_AGE_DAYS = env.int("ENCLAVE_APPROVAL_LINK_MAX_AGE_DAYS", default=14)
 
+# --- Audit trail anchoring: signed checkpoints in write-once storage (docs/audit.md) -------
+# Sink: "s3" (Object Lock, production), "directory" (write-once files; the demo) or "none" (tests).
+ENCLAVE_AUDIT_ANCHOR_SINK = env.str(
+    "ENCLAVE_AUDIT_ANCHOR_SINK", default="s3" if PRODUCTION else ("none" if ENCLAVE_ENV == "test" else "directory")
+)
+ENCLAVE_AUDIT_ANCHOR_DIR = env.str("ENCLAVE_AUDIT_ANCHOR_DIR", default=str(RUN_DIR / "audit-anchors"))
+ENCLAVE_AUDIT_ANCHOR_BUCKET = env.str("ENCLAVE_AUDIT_ANCHOR_BUCKET", default="")
+ENCLAVE_AUDIT_ANCHOR_PREFIX = env.str("ENCLAVE_AUDIT_ANCHOR_PREFIX", default="enclave-audit/")
+ENCLAVE_AUDIT_ANCHOR_RETENTION_DAYS = env.int("ENCLAVE_AUDIT_ANCHOR_RETENTION_DAYS", default=2557)  # 7 years
+ENCLAVE_AUDIT_ANCHOR_LOCK_MODE = env.str("ENCLAVE_AUDIT_ANCHOR_LOCK_MODE", default="COMPLIANCE")
+ENCLAVE_AUDIT_ANCHOR_CREATE_BUCKET = env.bool("ENCLAVE_AUDIT_ANCHOR_CREATE_BUCKET", default=not PRODUCTION)
+# Ed25519 private key: a PEM file (production: a mounted secret) or PEM/base64 seed in the environment.
+ENCLAVE_AUDIT_SIGNING_KEY_FILE = env.str("ENCLAVE_AUDIT_SIGNING_KEY_FILE", default="")
+ENCLAVE_AUDIT_SIGNING_KEY = env.str("ENCLAVE_AUDIT_SIGNING_KEY", default="")
+ENCLAVE_AUDIT_CHECKPOINT_STALE_MINUTES = env.int("ENCLAVE_AUDIT_CHECKPOINT_STALE_MINUTES", default=5)
+
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

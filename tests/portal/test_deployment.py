@@ -122,8 +122,9 @@ def test_ensure_schedules_registers_every_periodic_task_once():
     tasks = dict(PeriodicTask.objects.values_list("task", "interval__every"))
     assert tasks == {
         "audit.verify_chain": 60,
+        "audit.checkpoint": 1,
         "workspaces.reconcile": 5,
         "approvals.expire_grants": 1,
         "approvals.follow_up_requests": 15,
     }
-    assert PeriodicTask.objects.count() == 4
+    assert PeriodicTask.objects.count() == 5

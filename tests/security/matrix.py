@@ -184,6 +184,7 @@ _ENTRIES: dict[str, Expect] = {
     "audit:event": only(roles=ADMIN_READERS, kwargs=lambda w: {"seq": w.event.seq}),
     "audit:verify": only(roles=ADMIN_READERS, method="POST", ok=302),
     "audit:export": only(roles=ADMIN_READERS, method="POST", extra={"data": {"format": "jsonl"}}),
+    "audit:evidence": only(roles=("auditor",), method="POST", ok=302),  # invalid form: back to the page
     # API
     "template-list": everyone(200, anonymous=401),
     "template-detail": everyone(200, anonymous=401, kwargs=_tpl),
