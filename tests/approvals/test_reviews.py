@@ -119,7 +119,8 @@ def test_only_catalog_admins_define_campaigns_and_a_refusal_is_audited(world: An
         campaign(approver)
     assert not ReviewCampaign.objects.exists()
     (refused,) = events("access_review.refused")
-    assert refused.outcome == "denied" and refused.actor_id == approver.pk
+    assert refused.outcome == "denied"
+    assert refused.actor_id == approver.pk
 
 
 def test_a_chosen_scope_without_datasets_is_refused(world: Any, catalog_admin: Any) -> None:
@@ -143,7 +144,8 @@ def test_the_steward_revokes_a_grant_and_it_is_removed_from_the_cloud(
     assert (item.outcome, item.decided_by_id, item.reason) == ("revoked", steward.pk, "Project finished in March.")
     assert events("review_item.revoked")[0].actor_id == steward.pk
     revoked = events("grant.revoked")[0]
-    assert revoked.actor_id == steward.pk and "Quarterly production data" in revoked.details["reason"]
+    assert revoked.actor_id == steward.pk
+    assert "Quarterly production data" in revoked.details["reason"]
 
 
 def test_the_steward_certifies_a_grant_and_it_stays(
@@ -232,7 +234,8 @@ def test_reviewers_are_emailed_reminded_and_the_fallback_group_is_brought_in(
     with pytest.raises(ReviewItemNotFound):  # not escalated yet: the steward decides
         reviews.decide_item(actor=backup, item_id=item.pk, verdict="certify", reason="Covering for Stella.")
     half = reviews.run_reviews(rnd.started_at + timedelta(days=7))
-    assert half["reminded"] == 1 and half["escalated"] == 0
+    assert half["reminded"] == 1
+    assert half["escalated"] == 0
     mail.outbox.clear()
     queue.run()
     assert [m.to for m in mail.outbox] == [[steward.email]]
@@ -256,7 +259,8 @@ def test_group_membership_changes_are_kept_as_periods(db: Any) -> None:
     assert period.ended_at is None
     group.user_set.remove(user)
     period.refresh_from_db()
-    assert period.ended_at is not None and period.ended_at >= period.started_at
+    assert period.ended_at is not None
+    assert period.ended_at >= period.started_at
     user.groups.add(group)
     assert GroupMembershipPeriod.objects.filter(user=user, group=group).count() == 2
     user.groups.clear()
