@@ -43,3 +43,24 @@ class RequestNotFound(NotFoundError):
 
     def __init__(self, message: str = "No such access request.") -> None:
         super().__init__(message)
+
+
+class ReviewInvalid(DomainError):
+    """A review campaign's definition or a review answer breaks a rule; ``field_errors`` says which."""
+
+    code = "access_review_invalid"
+
+
+class ReviewItemNotFound(NotFoundError):
+    """No such review item — or one the actor may not review (we do not say which)."""
+
+    code = "review_item_not_found"
+
+    def __init__(self, message: str = "No such review item.") -> None:
+        super().__init__(message)
+
+
+class SelfReview(PermissionDeniedError):
+    """Nobody reviews their own access."""
+
+    code = "self_review"

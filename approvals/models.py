@@ -295,3 +295,150 @@ class Grant(models.Model):
         if not self.expires_at:
             raise ValueError("a grant always has an expiry")
         super().save(*args, **kwargs)
+
+
+# --- role-membership history (for "who held the approver role for that dataset then") -----------------
+
+
+class GroupMembershipPeriod(models.Model):
+    """One stretch of time a user was in a group (a role group or an approver group).
+
+    Written by ``approvals.history`` from Django's ``m2m_changed`` signal on ``User.groups``, so every
+    path that assigns roles (SSO sign-in, SCIM, the admin) is covered without touching it. Periods open
+    at the time the change is made; memberships that existed before history was recorded start at the
+    migration time (``backfilled``)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    backfilled = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["started_at"]
+        indexes = [models.Index(fields=["group", "started_at"], name="membership_group_started")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "group"], condition=models.Q(ended_at__isnull=True), name="membership_one_open_period"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True) | models.Q(ended_at__gte=models.F("started_at")),
+                name="membership_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.group_id} from {self.started_at:%Y-%m-%d}"
+
+
+# --- access reviews ----------------------------------------------------------------------------------
+
+
+class ReviewScope(models.TextChoices):
+    SENSITIVE = "sensitive", "All active grants on confidential and restricted datasets"
+    CHOSEN = "chosen", "Active grants on chosen datasets"
+
+
+class Recurrence(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+    ONCE = "once", "Once"
+
+
+class NoAnswer(models.TextChoices):
+    REVOKE = "revoke", "Revoke access"
+    KEEP = "keep", "Keep access"
+
+
+class ReviewCampaign(models.Model):
+    """A catalog admin's definition of a periodic re-certification: which grants, how often, who
+    reviews (each dataset's steward, with a fallback group), for how long, and what a missed answer
+    does. Each run is a ``ReviewRound``; ``next_run_at`` says when beat starts the next one."""
+
+    name = models.CharField(max_length=120, unique=True)
+    scope = models.CharField(max_length=12, choices=ReviewScope.choices, default=ReviewScope.SENSITIVE)
+    datasets = models.ManyToManyField(Dataset, blank=True, related_name="+")
+    recurrence = models.CharField(max_length=12, choices=Recurrence.choices, default=Recurrence.QUARTERLY)
+    duration_days = models.PositiveSmallIntegerField(default=14, validators=[MinValueValidator(1)])
+    on_no_answer = models.CharField(max_length=8, choices=NoAnswer.choices, default=NoAnswer.REVOKE)
+    fallback_group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(duration_days__gte=1), name="review_campaign_duration_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReviewRound(models.Model):
+    """One run of a campaign: its items are frozen when it starts; it closes at ``deadline``."""
+
+    campaign = models.ForeignKey(ReviewCampaign, on_delete=models.PROTECT, related_name="rounds")
+    started_at = models.DateTimeField()
+    deadline = models.DateTimeField(db_index=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(deadline__gt=models.F("started_at")), name="review_round_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} from {self.started_at:%Y-%m-%d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class ItemOutcome(models.TextChoices):
+    PENDING = "pending", "Awaiting review"
+    CERTIFIED = "certified", "Certified"
+    REVOKED = "revoked", "Revoked by the reviewer"
+    KEPT_BY_DEFAULT = "kept_by_default", "Kept (no answer)"
+    REVOKED_BY_DEFAULT = "revoked_by_default", "Revoked (no answer)"
+    ENDED = "ended", "Ended before the deadline"
+
+
+class ReviewItem(models.Model):
+    """One active grant under review in one round, with the reviewer's answer (or the default)."""
+
+    round = models.ForeignKey(ReviewRound, on_delete=models.PROTECT, related_name="items")
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="review_items")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    on_no_answer = models.CharField(max_length=8, choices=NoAnswer.choices)
+    outcome = models.CharField(max_length=20, choices=ItemOutcome.choices, default=ItemOutcome.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["reviewer", "outcome"], name="review_item_reviewer_outcome")]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "grant"], name="review_item_one_per_grant"),
+            models.CheckConstraint(
+                condition=~models.Q(outcome="revoked") | ~models.Q(reason=""), name="review_item_revoke_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review of grant {self.grant_id}"

@@ -99,3 +99,36 @@ def can_revoke(user: Any, req: AccessRequest, fallback_group_id: int | None = No
     if is_requester(user, req):
         return False
     return is_overseer(user, req, fallback_group_id) or has_role(user, Role.CATALOG_ADMIN)
+
+
+# --- access reviews and the access report --------------------------------------------------------------
+
+
+def can_manage_reviews(user: Any) -> bool:
+    """Catalog admins define review campaigns (they set who reviews, as they set who approves)."""
+    return has_role(user, Role.CATALOG_ADMIN)
+
+
+def can_view_reviews(user: Any) -> bool:
+    """Campaign reports are for catalog admins and auditors."""
+    return has_role(user, Role.CATALOG_ADMIN, Role.AUDITOR)
+
+
+def may_review(user: Any, *, holder_id: Any, reviewer_id: Any, fallback_group_id: int | None, escalated: bool) -> bool:
+    """The item's reviewer (the dataset's steward) or, when the dataset has no other steward or the
+    round was escalated, a member of the fallback group — holding the approver role, and never for
+    their own access (nobody re-certifies themselves)."""
+    if not getattr(user, "is_authenticated", False) or user.pk == holder_id or not has_role(user, Role.APPROVER):
+        return False
+    if reviewer_id is not None and user.pk == reviewer_id:
+        return True
+    in_fallback = fallback_group_id is not None and fallback_group_id in group_ids_of(user)
+    return in_fallback and (reviewer_id is None or escalated)
+
+
+def can_read_access_report(user: Any, dataset: Any = None) -> bool:
+    """Auditors and catalog admins read the report for any dataset or user; a dataset's steward for
+    that dataset only."""
+    if has_role(user, Role.AUDITOR, Role.CATALOG_ADMIN):
+        return True
+    return dataset is not None and getattr(user, "is_authenticated", False) and dataset.steward_id == user.pk

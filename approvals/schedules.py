@@ -11,6 +11,7 @@ from core.schedules import Schedule, register
 SCHEDULES: tuple[Schedule, ...] = (
     ("Expire data-access grants", "approvals.expire_grants", 1),
     ("Follow up access requests (remind, escalate, time out, warn)", "approvals.follow_up_requests", 15),
+    ("Run access reviews (start, remind, escalate, close)", "approvals.run_access_reviews", 5),
 )
 
 

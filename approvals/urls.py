@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from approvals import views
+from approvals import views, views_reviews
 
 app_name = "approvals"
 urlpatterns = [
@@ -22,4 +22,12 @@ urlpatterns = [
     path("datasets/<slug:slug>/edit", views.dataset_edit, name="dataset_edit"),
     path("policies/new", views.policy_create, name="policy_create"),
     path("policies/<int:pk>/edit", views.policy_edit, name="policy_edit"),
+    # Access reviews (campaigns, rounds, the reviewer's inbox) and the access report
+    path("report/", views_reviews.access_report, name="access_report"),
+    path("reviews/", views_reviews.campaigns, name="reviews"),
+    path("reviews/<int:pk>/", views_reviews.campaign_detail, name="review_campaign"),
+    path("reviews/rounds/<int:pk>/", views_reviews.round_report, name="review_round"),
+    path("reviews/rounds/<int:pk>/export", views_reviews.round_export, name="review_round_export"),
+    path("reviews/inbox/", views_reviews.review_inbox, name="review_inbox"),
+    path("reviews/items/<int:pk>/decide", views_reviews.review_decide, name="review_decide"),
 ]

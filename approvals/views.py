@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from approvals import notifications, permissions, selectors, services
+from approvals import notifications, permissions, selectors, selectors_reviews, services
 from approvals.exceptions import RequestNotFound
 from approvals.forms import DatasetForm, DecisionForm, NewRequestForm, PolicyForm
 from approvals.models import AccessRequest, ApprovalPolicy, Grant, GrantStatus, RequestState
@@ -260,6 +260,7 @@ def my_requests(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "active": [r for r in rows if r.state == RequestState.ACTIVE],
         "GrantStatus": GrantStatus,
+        "under_review": list(selectors_reviews.under_review_for(request.user).values()),
     }
     return render(request, "approvals/my_requests.html", context)
 

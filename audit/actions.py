@@ -87,6 +87,18 @@ class Action(enum.StrEnum):
     GRANT_REVOKED = "grant.revoked"
     GRANT_REMOVED = "grant.removed"
     GRANT_REMOVE_FAILED = "grant.remove_failed"
+    # Access reviews (periodic re-certification of grants) and the access report
+    ACCESS_REVIEW_CREATED = "access_review.created"
+    ACCESS_REVIEW_STARTED = "access_review.started"
+    ACCESS_REVIEW_REMINDED = "access_review.reminded"
+    ACCESS_REVIEW_ESCALATED = "access_review.escalated"
+    ACCESS_REVIEW_CLOSED = "access_review.closed"
+    ACCESS_REVIEW_REFUSED = "access_review.refused"
+    REVIEW_ITEM_CERTIFIED = "review_item.certified"
+    REVIEW_ITEM_REVOKED = "review_item.revoked"
+    REVIEW_ITEM_DECISION_REFUSED = "review_item.decision_refused"
+    REVIEW_ITEM_DEFAULTED = "review_item.defaulted"  # no answer by the deadline: kept or revoked by default
+    ACCESS_REPORT_EXPORTED = "access_report.exported"
     # The audit trail itself
     AUDIT_VERIFIED = "audit.verified"
     AUDIT_VERIFY_FAILED = "audit.verify_failed"

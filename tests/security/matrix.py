@@ -102,12 +102,24 @@ def build_world() -> SimpleNamespace:
         expires_at=timezone.now() + timedelta(hours=24),
     )  # fmt: skip
     event = record(action=Action.AUTH_LOGIN, actor=owner, target=owner)
+    from approvals.models import ReviewCampaign, ReviewItem, ReviewRound
     from approvals.notifications import review_token
+
+    # An access review of the owner's grant, reviewed by a steward who is none of the requesting users.
+    steward: Any = UserFactory(username="m.steward", roles=["approver"])
+    campaign = ReviewCampaign.objects.create(name="m-review", created_by=users["catalog_admin"])
+    review_round = ReviewRound.objects.create(
+        campaign=campaign, started_at=timezone.now(), deadline=timezone.now() + timedelta(days=14)
+    )
+    review_item = ReviewItem.objects.create(
+        round=review_round, grant=grant, dataset=dataset, holder=owner, reviewer=steward, on_no_answer="revoke"
+    )
 
     return SimpleNamespace(
         users=users, owner=owner, template=template, version=version, workspace=workspace, token=token,
         dataset=dataset, request=access_request, to_deny=to_deny, to_revoke=to_revoke, grant=grant, event=event,
-        review_token=review_token(access_request),
+        review_token=review_token(access_request), campaign=campaign, review_round=review_round,
+        review_item=review_item,
     )  # fmt: skip
 
 
@@ -128,6 +140,8 @@ def _req(w: Any) -> dict[str, Any]:
 
 
 ADMIN_READERS = ("catalog_admin", "auditor")
+_REPORT = {"dataset": "m-dataset", "on": "2026-03-03"}
+_VERDICT = {"verdict": "certify", "reason": "Still needed."}
 SCIENTISTS = ("data_scientist",)
 
 # Anonymous API callers get 401 (token or session authentication challenge).
@@ -179,6 +193,16 @@ _ENTRIES: dict[str, Expect] = {
     "approvals:dataset_edit": only(roles=("catalog_admin",), kwargs=lambda w: {"slug": w.dataset.slug}),
     "approvals:policy_create": only(roles=("catalog_admin",)),
     "approvals:policy_edit": only(roles=("catalog_admin",), kwargs=lambda w: {"pk": w.dataset.policy.pk}),
+    # access reviews and the access report (a steward who is none of these users reviews the item)
+    "approvals:access_report": Expect(302, 404, 404, 200, 200, extra={"data": _REPORT}),
+    "approvals:reviews": only(roles=ADMIN_READERS),
+    "approvals:review_campaign": only(roles=ADMIN_READERS, kwargs=lambda w: {"pk": w.campaign.pk}),
+    "approvals:review_round": only(roles=ADMIN_READERS, kwargs=lambda w: {"pk": w.review_round.pk}),
+    "approvals:review_round_export": only(roles=ADMIN_READERS, kwargs=lambda w: {"pk": w.review_round.pk}),
+    "approvals:review_inbox": only(roles=("approver",)),
+    "approvals:review_decide": only(
+        roles=("approver",), ok=404, method="POST", kwargs=lambda w: {"pk": w.review_item.pk}, extra={"data": _VERDICT}
+    ),
     # audit
     "audit:events": only(roles=ADMIN_READERS),
     "audit:event": only(roles=ADMIN_READERS, kwargs=lambda w: {"seq": w.event.seq}),
@@ -211,6 +235,19 @@ _ENTRIES: dict[str, Expect] = {
     "access-request-withdraw": Expect(401, 404, 404, 404, 404, method="POST", kwargs=_req),
     "access-request-revoke": Expect(401, 403, 409, 409, 403, method="POST", kwargs=lambda w: {"pk": w.to_revoke.pk}),
     "grant-list": everyone(200, anonymous=401),
+    "access-report": Expect(401, 404, 404, 200, 200, extra={"data": _REPORT}),
+    "access-review-list": only(anonymous=401, roles=ADMIN_READERS),
+    "access-review-detail": only(anonymous=401, roles=ADMIN_READERS, kwargs=lambda w: {"pk": w.campaign.pk}),
+    "access-review-round-detail": only(anonymous=401, roles=ADMIN_READERS, kwargs=lambda w: {"pk": w.review_round.pk}),
+    "access-review-item-list": everyone(200, anonymous=401),
+    "access-review-item-decide": only(
+        anonymous=401,
+        roles=("approver",),
+        ok=404,
+        method="POST",
+        kwargs=lambda w: {"pk": w.review_item.pk},
+        extra={"data": _VERDICT},
+    ),
     "grant-detail": Expect(401, 404, 200, 200, 200, kwargs=lambda w: {"pk": w.grant.pk}),
     # The audit API is for auditors only; catalog admins read the trail in the pages.
     "api-audit-events": only(anonymous=401, roles=("auditor",)),
