@@ -6,7 +6,9 @@ class ApprovalsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from approvals.services.grants import resend_overdue
         from approvals.workspace_hooks import WorkspaceApprovalGate
-        from workspaces import gates
+        from workspaces import gates, sweeper
 
         gates.register(WorkspaceApprovalGate())
+        sweeper.register("grants", resend_overdue)

@@ -123,7 +123,8 @@ def test_ensure_schedules_registers_every_periodic_task_once():
     assert tasks == {
         "audit.verify_chain": 60,
         "workspaces.reconcile": 5,
+        "workspaces.sweep": 1,
         "approvals.expire_grants": 1,
         "approvals.follow_up_requests": 15,
     }
-    assert PeriodicTask.objects.count() == 4
+    assert PeriodicTask.objects.count() == 5
