@@ -6,9 +6,11 @@ class ApprovalsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from approvals.services.grants import resend_overdue
+        from approvals.services.grants import overdue_grants_check, resend_overdue
         from approvals.workspace_hooks import WorkspaceApprovalGate
+        from portal import health
         from workspaces import gates, sweeper
 
         gates.register(WorkspaceApprovalGate())
         sweeper.register("grants", resend_overdue)
+        health.register("overdue grants", overdue_grants_check)

@@ -151,5 +151,21 @@ def resend_overdue(now: datetime, limit: int) -> dict[str, int]:
                 grant.next_due_at = None
         Grant.objects.bulk_update(overdue, ["next_due_at"])
     for task_name, grant_id in plan:
-        dispatch.send_task(task_name, [grant_id])
+        dispatch.enqueue(task_name, grant_id)  # outside any transaction: published at once
     return {"resent": len(plan)}
+
+
+def overdue_grants_check() -> Any:
+    """``manage.py doctor``: grants whose apply/remove task is more than five minutes late."""
+    from django.db.models import Min
+
+    from portal.health import Check
+
+    now = timezone.now()
+    late = Grant.objects.filter(next_due_at__lte=now)
+    count = late.count()
+    if not count:
+        return Check("overdue grants", True, "none")
+    age = now - late.aggregate(oldest=Min("next_due_at"))["oldest"]
+    ok = age <= timedelta(minutes=5)
+    return Check("overdue grants", ok, f"{count} overdue, the oldest by {int(age.total_seconds())} s")

@@ -5,7 +5,7 @@ killed workers are in ``tests/integration/test_durable_dispatch.py`` and ``test_
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -34,6 +34,11 @@ def dead_broker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dispatch, "current_app", DeadBroker())
 
 
+def due(ws: Workspace) -> datetime:
+    assert ws.next_due_at is not None
+    return ws.next_due_at + timedelta(seconds=1)
+
+
 def later(seconds: int) -> Any:
     return timezone.now() + timedelta(seconds=seconds)
 
@@ -45,7 +50,8 @@ def test_a_request_whose_task_could_not_be_published_is_still_recorded_and_due_n
         ws = services.request_workspace(scientist, **request_kwargs)
     ws.refresh_from_db()
     assert ws.state == "requested"
-    assert ws.next_due_at is not None and ws.next_due_at <= timezone.now()
+    assert ws.next_due_at is not None
+    assert ws.next_due_at <= timezone.now()
     assert AuditEvent.objects.filter(action="workspace.requested", target_id=str(ws.pk)).exists()
 
 
@@ -83,7 +89,7 @@ def test_a_duplicate_provision_from_the_sweeper_builds_one_instance(
     ws.refresh_from_db()
     assert ws.state == "running"
     assert fake_backend.create_calls == 1
-    assert [e for e in AuditEvent.objects.filter(target_id=str(ws.pk)).values_list("action", flat=True)] == [
+    assert list(AuditEvent.objects.filter(target_id=str(ws.pk)).values_list("action", flat=True)) == [
         "workspace.requested", "workspace.provisioning", "workspace.running",
     ]  # fmt: skip
 
@@ -94,20 +100,22 @@ def test_a_lost_poll_is_resent_as_a_status_check(scientist, request_kwargs, fake
     task_queue.sent.clear()  # ...and lost with its worker
     ws.refresh_from_db()
     assert ws.state == "provisioning"
-    sweeper.sweep_all(ws.next_due_at + timedelta(seconds=1))
+    sweeper.sweep_all(due(ws))
     assert task_queue.names() == ["poll_workspace"]
     task_queue.drain()
     assert Workspace.objects.get(pk=ws.pk).state == "running"
 
 
-@pytest.mark.parametrize(("action", "task"), [("stop_workspace", "stop_workspace"), ("delete_workspace", "delete_workspace")])
+@pytest.mark.parametrize(
+    ("action", "task"), [("stop_workspace", "stop_workspace"), ("delete_workspace", "delete_workspace")]
+)
 def test_a_lost_stop_or_delete_is_resent(scientist, request_kwargs, fake_backend, task_queue, action, task):
     ws = services.request_workspace(scientist, **request_kwargs)
     task_queue.drain()
     getattr(services, action)(scientist, Workspace.objects.get(pk=ws.pk))
     task_queue.sent.clear()
     ws.refresh_from_db()
-    sweeper.sweep_all(ws.next_due_at + timedelta(seconds=1))
+    sweeper.sweep_all(due(ws))
     assert task_queue.names() == [task]
     task_queue.drain()
     assert Workspace.objects.get(pk=ws.pk).state == {"stop_workspace": "stopped", "delete_workspace": "deleted"}[action]
