@@ -3,6 +3,7 @@ process's Celery app at it, and killing a worker process with everything it fork
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -56,11 +58,12 @@ def point_celery_at(url: str) -> None:
     """Make this process publish to ``url`` (drops the pooled connections to the old broker)."""
     from portal.celery import app
 
-    app.conf.broker_url = url
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-    app.amqp._producer_pool = None
+    celery: Any = app  # reaching into the app's connection pools, which Celery does not type
+    celery.conf.broker_url = url
+    if celery._pool is not None:
+        celery._pool.force_close_all()
+        celery._pool = None
+    celery.amqp._producer_pool = None
 
 
 def _children(pid: int) -> list[int]:
@@ -83,7 +86,5 @@ def _children(pid: int) -> list[int]:
 def sigkill_tree(pid: int) -> None:
     """SIGKILL a worker and the pool processes it forked, children first (nothing may finish its task)."""
     for victim in [*_children(pid), pid]:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(victim, signal.SIGKILL)
-        except ProcessLookupError:
-            pass

@@ -52,10 +52,10 @@ def private_worker(private_broker: PrivateRedis, aws_stand_in: Any, tmp_path: Pa
 def test_a_request_made_while_the_broker_is_down_is_answered_recorded_and_built_once_it_is_back(
     private_broker, private_worker, clean_aws, sagemaker_hardening
 ):
-    template = TemplateVersionFactory(
+    template: Any = TemplateVersionFactory(
         template__slug="sm-secure", template__provider="aws_sagemaker", spec=sagemaker_hardening
     ).template
-    owner = UserFactory(username="bea.broker", roles=["data_scientist"], cost_centre="CC-1")
+    owner: Any = UserFactory(username="bea.broker", roles=["data_scientist"], cost_centre="CC-1")
     private_broker.stop()
 
     api = APIClient()
