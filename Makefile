@@ -1,5 +1,5 @@
 # Enclave — the two commands: `make run` (embedded demo) and `make test` (everything).
-.PHONY: run test lint fmt bench install
+.PHONY: run test lint fmt bench install chaos
 
 run:
 	scripts/run.sh
@@ -23,3 +23,9 @@ fmt: install
 
 bench: install
 	.venv/bin/python -m benchmarks
+
+# Fault injection: SIGKILL the worker at random moments in every phase, CHAOS_TRIALS times (default 50),
+# and print a table of kill moments, recovery times and the cloud resources found. Needs PostgreSQL and Redis.
+CHAOS_TRIALS ?= 50
+chaos: install
+	CHAOS_TRIALS=$(CHAOS_TRIALS) ENCLAVE_REQUIRE_SERVICES=1 .venv/bin/python -m pytest tests/integration/test_chaos.py -m integration -s -q -p no:randomly

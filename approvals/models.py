@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django_fsm import FSMField, transition
 
 from catalog.models import Classification
@@ -284,9 +286,15 @@ class Grant(models.Model):
     expiry_warned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Durable work: when the apply/remove task this grant is owed must have reported back by;
+    # null when nothing is owed. The sweeper re-sends overdue work.
+    next_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["next_due_at"], name="grant_next_due", condition=models.Q(next_due_at__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"Grant {self.pk}"
@@ -294,7 +302,20 @@ class Grant(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.expires_at:
             raise ValueError("a grant always has an expiry")
+        # Bookkeeping like ``auto_now``, so no writer of ``status`` can forget it: a grant being
+        # applied or removed owes a task and is due within the sweep grace; any other owes nothing.
+        if self.status in GRANT_IN_FLIGHT:
+            if self.next_due_at is None:
+                self.next_due_at = timezone.now() + timedelta(seconds=int(settings.ENCLAVE_SWEEP_GRACE_SECONDS))
+        else:
+            self.next_due_at = None
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "status" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "next_due_at"}
         super().save(*args, **kwargs)
+
+
+GRANT_IN_FLIGHT = frozenset({GrantStatus.PENDING, GrantStatus.REMOVING})
 
 
 # --- role-membership history (for "who held the approver role for that dataset then") -----------------

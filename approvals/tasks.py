@@ -16,6 +16,7 @@ from celery import Task, shared_task
 from django.utils.dateparse import parse_datetime
 
 from approvals import notifications, services
+from approvals.services import grants
 from workspaces import backends
 from workspaces.backends.base import CloudError, CloudRef, DataGrantSpec, GrantRef, WorkspaceBackend
 
@@ -82,7 +83,8 @@ def apply_grant(self: Task, grant_id: str) -> None:
     will_retry = error.retryable and self.request.retries < MAX_APPLY_RETRIES
     services.record_apply_failed(grant_id, error.user_message, error.provider_code or error.code, will_retry=will_retry)
     if will_retry:
-        raise self.retry(countdown=backoff(self.request.retries, error), exc=error)
+        countdown = backoff(self.request.retries, error)
+        raise self.retry(countdown=countdown, exc=error)
 
 
 def remove_step(grant_id: str) -> tuple[bool, CloudError | None]:
@@ -108,7 +110,9 @@ def remove_grant(self: Task, grant_id: str) -> None:
         return
     services.record_remove_failed(grant_id, error.user_message, error.provider_code or error.code)
     if self.request.retries < 8:
-        raise self.retry(countdown=backoff(self.request.retries, error), exc=error)
+        countdown = backoff(self.request.retries, error)
+        grants.postpone(grant_id, countdown)
+        raise self.retry(countdown=countdown, exc=error)
 
 
 @shared_task(name="approvals.expire_grants")

@@ -19,6 +19,7 @@ from audit.actions import Action, Outcome
 from audit.diffing import changed_fields
 from audit.services import Target, record, record_denied
 from catalog import baseline as baseline_rules
+from catalog import checks as publish_checks
 from catalog.models import (
     BaselinePolicy,
     Classification,
@@ -301,6 +302,13 @@ def publish_version(actor: Any, version: TemplateVersion) -> TemplateVersion:
     template = version.template
     require_catalog_admin(actor, "publish template versions", version)
     violations: list[baseline_rules.Violation] = []
+    # What the cloud says (e.g. the boundary policy exists), asked before any row is locked.
+    try:
+        cloud_problems = publish_checks.run(
+            template.provider, parse_spec(template.provider, TemplateVersion.objects.get(pk=version.pk).spec)
+        )
+    except SpecInvalid:
+        cloud_problems = []  # reported below, under the lock, like any other invalid spec
     with transaction.atomic():
         Template.objects.select_for_update().filter(pk=template.pk).first()
         version = TemplateVersion.objects.select_related("template").get(pk=version.pk)
@@ -316,7 +324,7 @@ def publish_version(actor: Any, version: TemplateVersion) -> TemplateVersion:
                 details={"before": None, "after": _baseline_snapshot(policy), "note": "stock baseline adopted"},
             )
         spec = parse_spec(template.provider, version.spec)
-        violations = baseline_rules.check(spec, policy)
+        violations = baseline_rules.check(spec, policy) + cloud_problems
         if violations:
             record(
                 action=Action.TEMPLATE_VERSION_PUBLISH_REFUSED,

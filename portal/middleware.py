@@ -18,11 +18,13 @@ from core import context
 
 REQUEST_ID_HEADER = "X-Request-ID"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 
 
 class HealthCheckMiddleware:
-    """Answers ``/healthz`` before host validation and HTTPS redirects, so load balancers and
-    container healthchecks can probe by IP over plain HTTP. Proves a database round trip."""
+    """Answers ``/healthz`` and ``/readyz`` before host validation and HTTPS redirects, so load
+    balancers and container healthchecks can probe by IP over plain HTTP. ``/healthz`` proves a
+    database round trip (cheap: liveness); ``/readyz`` also the broker, 503 if either fails."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -35,6 +37,17 @@ class HealthCheckMiddleware:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
             return JsonResponse({"status": "ok"})
+        if request.path == READY_PATH and request.method in ("GET", "HEAD"):
+            from django.http import JsonResponse
+
+            from portal import health
+
+            checks = health.readiness()
+            ready = all(c.ok for c in checks)
+            return JsonResponse(
+                {"status": "ok" if ready else "unavailable", "checks": {c.name: c.detail for c in checks}},
+                status=200 if ready else 503,
+            )
         return self.get_response(request)
 
 

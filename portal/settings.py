@@ -364,8 +364,17 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Enclave <enclave@loc
 
 # --- Celery ----------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+# The broker carries hints, the database the truth (docs/operations.md, "Durable work"): the
+# visibility timeout (1 h) is far longer than any countdown the code uses (≤ 300 s), so Redis never
+# redelivers a waiting task early; a task held by a dead worker is re-sent by the sweeper within
+# minutes instead. A dead broker must fail a publish fast (2 s), never hang a web request.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
-    {"visibility_timeout": 3600}
+    {
+        "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+        "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    }
     if REDIS_URL
     else {
         "data_folder_in": str(RUN_DIR / "broker"),
@@ -402,6 +411,13 @@ AZURE_TENANT_ID = env.str("AZURE_TENANT_ID", default="")
 ENCLAVE_WORKSPACE_TIMEOUT_MINUTES = env.int("ENCLAVE_WORKSPACE_TIMEOUT_MINUTES", default=30)
 ENCLAVE_WORKSPACE_POLL_MAX_SECONDS = env.int("ENCLAVE_WORKSPACE_POLL_MAX_SECONDS", default=30)
 ENCLAVE_NOTEBOOK_SESSION_SECONDS = env.int("ENCLAVE_NOTEBOOK_SESSION_SECONDS", default=1800)
+# Durable work: an in-flight item whose task has not reported back this long after it was due is
+# re-sent by the sweeper (beat, every ENCLAVE_SWEEP_EVERY_MINUTES); at most ENCLAVE_SWEEP_BATCH a run.
+ENCLAVE_SWEEP_GRACE_SECONDS = env.int("ENCLAVE_SWEEP_GRACE_SECONDS", default=90)
+ENCLAVE_SWEEP_EVERY_MINUTES = env.int("ENCLAVE_SWEEP_EVERY_MINUTES", default=1)
+ENCLAVE_SWEEP_BATCH = env.int("ENCLAVE_SWEEP_BATCH", default=200)
+# Reconciliation calls a resource missing only after a second definitive not-found this much later.
+ENCLAVE_MISSING_CONFIRM_SECONDS = env.int("ENCLAVE_MISSING_CONFIRM_SECONDS", default=180)
 
 # --- Data-access approvals: reminders, escalation, time-outs, expiry warnings -------------
 ENCLAVE_APPROVAL_REMIND_AFTER_HOURS = env.int("ENCLAVE_APPROVAL_REMIND_AFTER_HOURS", default=24)
@@ -493,5 +509,5 @@ if PRODUCTION:
 if ENCLAVE_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; never outside tests
     CELERY_BROKER_URL = REDIS_URL or "memory://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT} if REDIS_URL else {}
     WHITENOISE_AUTOREFRESH = True

@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class WorkspacesConfig(AppConfig):
     name = "workspaces"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from catalog import checks
+        from portal import health
+        from workspaces.health import cloud_credentials, overdue_work
+        from workspaces.publish_checks import boundary_policy_exists
+
+        checks.register("boundary_policy_exists", boundary_policy_exists)
+        health.register("overdue workspaces", overdue_work)
+        health.register("cloud credentials", cloud_credentials)

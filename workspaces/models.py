@@ -36,6 +36,8 @@ LIVE_STATES = [
     S.REQUESTED, S.PENDING_APPROVAL, S.APPROVED, S.PROVISIONING, S.RUNNING, S.STOPPING, S.STOPPED, S.STARTING, S.FAILED,
 ]  # fmt: skip
 RUNNING_STATES = [S.REQUESTED, S.APPROVED, S.PROVISIONING, S.RUNNING, S.STARTING]
+# States in which a task is owed: the workspace records when it is next due (``next_due_at``).
+IN_FLIGHT_STATES = frozenset({S.REQUESTED, S.APPROVED, S.PROVISIONING, S.STARTING, S.STOPPING, S.DELETING})
 
 
 class Workspace(models.Model):
@@ -69,6 +71,11 @@ class Workspace(models.Model):
     )
     drift = models.JSONField(default=list, blank=True, help_text="What the last reconciliation found wrong.")
     reconciled_at = models.DateTimeField(null=True, blank=True)
+    # Durable work: when the task this workspace is owed (provision, poll, stop, start, delete) must
+    # have reported back by; null when nothing is owed. The sweeper re-sends overdue work.
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    # Reconciliation: the first definitive "not found" from the cloud; missing only on a second look.
+    missing_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -76,6 +83,10 @@ class Workspace(models.Model):
             models.Index(fields=["owner", "state"], name="workspace_owner_state"),
             # The fleet lists the newest 200 of every workspace: an index walk, not a sort of the table.
             models.Index(fields=["-created_at"], name="workspace_created"),
+            # The sweeper's query: only rows that owe a task are in this index.
+            models.Index(
+                fields=["next_due_at"], name="workspace_next_due", condition=models.Q(next_due_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,10 +4,11 @@ and cost, the fleet, and the dashboard panels — each at a constant number of q
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -93,10 +94,36 @@ def cost_so_far(ws: Workspace, prices: dict[tuple[str, str], InstancePrice] | No
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """Work owed to a worker: in-flight workspaces, and those whose task is overdue (the sweeper
+    re-sends them; many or old ones mean the broker, beat or the workers are not keeping up)."""
+
+    in_flight: int = 0
+    overdue: int = 0
+    oldest_overdue_seconds: int | None = None
+
+
+@dataclass(frozen=True)
 class FleetView:
     workspaces: list[Workspace]
     counts: dict[str, int]
     orphans: list[AuditEvent]
+    waiting: Waiting = Waiting()
+
+
+def waiting_work(now: datetime | None = None) -> Waiting:
+    """One aggregate over the partial ``next_due_at`` index."""
+    now = now or timezone.now()
+    late = Q(next_due_at__lte=now)
+    agg = Workspace.objects.filter(next_due_at__isnull=False).aggregate(
+        in_flight=Count("pk"), overdue=Count("pk", filter=late), oldest=Min("next_due_at", filter=late)
+    )
+    oldest = agg["oldest"]
+    return Waiting(
+        in_flight=int(agg["in_flight"] or 0),
+        overdue=int(agg["overdue"] or 0),
+        oldest_overdue_seconds=int((now - oldest).total_seconds()) if oldest else None,
+    )
 
 
 def fleet(*, state: str = "", drift_only: bool = False, limit: int = 200) -> FleetView:
@@ -117,7 +144,7 @@ def fleet(*, state: str = "", drift_only: bool = False, limit: int = 200) -> Fle
             at__gte=timezone.now() - ORPHAN_REPORT_INTERVAL,
         ).order_by("-seq")[:50]
     )
-    return FleetView(rows, counts, orphans)
+    return FleetView(rows, counts, orphans, waiting_work())
 
 
 def dashboard_panels(user: Any) -> list[dict[str, Any]]:

@@ -13,10 +13,9 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -30,7 +29,7 @@ from catalog.selectors import published_version, quota_for
 from catalog.specs import SpecInvalid, parse_spec
 from core.roles import Role, has_role
 from portal.identity.selectors import entra_object_id_for
-from workspaces import backends, gates
+from workspaces import backends, dispatch, gates
 from workspaces.backends.base import CloudError, CloudRef, CloudState, CloudStatus, Provider, WorkspaceSpec
 from workspaces.exceptions import (
     InvalidTransition,
@@ -40,7 +39,7 @@ from workspaces.exceptions import (
     WorkspaceRequestInvalid,
     WorkspaceUnavailable,
 )
-from workspaces.models import LIVE_STATES, RUNNING_STATES, Workspace, WorkspaceState
+from workspaces.models import IN_FLIGHT_STATES, LIVE_STATES, RUNNING_STATES, Workspace, WorkspaceState
 from workspaces.permissions import can_operate, can_request, is_owner
 
 S = WorkspaceState
@@ -84,14 +83,41 @@ TASK_NAMES = {
 
 
 def send_task(task_name: str, workspace_id: str, countdown: float | None = None) -> None:
-    """Publish one lifecycle task (tests replace this to run tasks themselves)."""
-    current_app.send_task(TASK_NAMES[task_name], args=[workspace_id], countdown=countdown)
+    """Publish one lifecycle task (tests replace this to run tasks themselves).
+
+    Never raises for a broker failure: the workspace's ``next_due_at`` is already committed, so
+    the sweeper re-sends the task when it is overdue (see ``workspaces.dispatch``)."""
+    if not dispatch.publish(TASK_NAMES[task_name], [workspace_id], countdown=countdown):
+        # Due now: the sweeper's next run (once the broker answers again) sends it.
+        Workspace.objects.filter(pk=workspace_id, state__in=IN_FLIGHT_STATES).update(next_due_at=timezone.now())
 
 
 def enqueue(task_name: str, ws: Workspace | str, *, countdown: float | None = None) -> None:
     """Schedule ``task_name`` for the workspace once the current transaction commits."""
     workspace_id = str(ws.pk if isinstance(ws, Workspace) else ws)
     transaction.on_commit(lambda: send_task(task_name, workspace_id, countdown))
+
+
+def sweep_grace() -> timedelta:
+    """How long after it was due an item's task may stay silent before the sweeper re-sends it."""
+    return timedelta(seconds=int(settings.ENCLAVE_SWEEP_GRACE_SECONDS))
+
+
+def due_after(countdown: float | None = None, now: datetime | None = None) -> datetime:
+    """When work scheduled ``countdown`` seconds from now must have reported back by."""
+    return (now or timezone.now()) + timedelta(seconds=float(countdown or 0)) + sweep_grace()
+
+
+def postpone(workspace_id: str, countdown: float | None) -> None:
+    """A task is about to schedule its own next step (a poll, a retry) ``countdown`` seconds from
+    now: move the workspace's due time past it, so the sweeper only steps in if that step is lost."""
+    Workspace.objects.filter(pk=workspace_id, state__in=IN_FLIGHT_STATES).update(next_due_at=due_after(countdown))
+
+
+def schedule(task_name: str, workspace_id: str, countdown: float | None = None) -> None:
+    """A task's follow-up step: record when it is due, then publish it."""
+    postpone(workspace_id, countdown)
+    send_task(task_name, workspace_id, countdown)
 
 
 # --- the one way a state changes --------------------------------------------------------
@@ -137,6 +163,8 @@ def _move(
         _close_running_period(ws, now)
     if after == S.DELETED:
         ws.deleted_at = now
+    # Durable work: a state that owes a task records when it is due; any other owes nothing.
+    ws.next_due_at = due_after(0, now) if after in IN_FLIGHT_STATES else None
     if after != S.FAILED and before == S.FAILED:
         ws.last_error, ws.last_error_code, ws.failed_during = "", "", ""
     ws.save()
@@ -285,6 +313,7 @@ def request_workspace(
                 data_classification=data_classification,
                 cost_centre=cost_centre,
                 resource_name=f"enclave-{workspace_id.hex[:12]}",
+                next_due_at=due_after(0),
             )
             record(
                 action=Action.WORKSPACE_REQUESTED,
@@ -664,4 +693,25 @@ def reconcile_state(workspace_id: str, expected_state: str, observed: str, detai
         if observed == S.RUNNING and details.get("hardening") and not ws.applied_hardening:
             ws.applied_hardening = dict(details["hardening"])
         _move(ws, ws.reconcile, Action.WORKSPACE_STATE_RECONCILED, details=details, args=(observed,))
+        return True
+
+
+def time_out_workspace(workspace_id: str, now: datetime | None = None) -> bool:
+    """The sweeper's deadline: an operation that has not finished within the time-out fails, with
+    a message the owner can act on (retry resumes it), even if no poll ever comes to notice."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ws = _lock(workspace_id)
+        started = ws.operation_started_at
+        if ws.state not in (S.PROVISIONING, S.STARTING, S.STOPPING, S.DELETING) or started is None:
+            return False
+        if (now - started).total_seconds() <= operation_timeout_seconds():
+            return False
+        minutes = operation_timeout_seconds() // 60
+        _fail(
+            ws,
+            f"Timed out waiting for {provider_name(ws.provider)} after {minutes} minutes "
+            f"(last status: {ws.cloud_status or 'unknown'}).",
+            "timeout",
+        )
         return True

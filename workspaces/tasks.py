@@ -39,7 +39,9 @@ def _guarded(task: Task, workspace_id: str, step: Callable[[str], None], what: s
     except CloudError as exc:
         if exc.retryable and task.request.retries < MAX_CLOUD_RETRIES:
             log.warning("workspace %s: %s failed (%s), retrying", workspace_id, what, exc.code)
-            raise task.retry(countdown=retry_countdown(exc, task.request.retries), exc=exc) from exc
+            countdown = retry_countdown(exc, task.request.retries)
+            services.postpone(workspace_id, countdown)
+            raise task.retry(countdown=countdown, exc=exc) from exc
         services.fail_workspace(workspace_id, exc.user_message, exc.provider_code or exc.code)
     except Workspace.DoesNotExist:
         log.warning("workspace %s: gone before %s", workspace_id, what)
@@ -64,7 +66,7 @@ def provision_step(workspace_id: str) -> None:
         return
     ref = backends.get_backend(ws.provider).provision(services.build_spec(ws))
     if services.store_cloud_ref(workspace_id, ref):
-        services.send_task("poll_workspace", workspace_id, services.poll_countdown(1))
+        services.schedule("poll_workspace", workspace_id, services.poll_countdown(1))
 
 
 def poll_step(workspace_id: str) -> None:
@@ -74,7 +76,7 @@ def poll_step(workspace_id: str) -> None:
     status = backends.get_backend(ws.provider).describe(_ref(ws))
     result = services.apply_cloud_status(workspace_id, ws.state, status)
     if result.countdown is not None:
-        services.send_task("poll_workspace", workspace_id, result.countdown)
+        services.schedule("poll_workspace", workspace_id, result.countdown)
 
 
 def stop_step(workspace_id: str) -> None:
@@ -82,7 +84,7 @@ def stop_step(workspace_id: str) -> None:
     if ws.state != S.STOPPING:
         return
     backends.get_backend(ws.provider).stop(_ref(ws))
-    services.send_task("poll_workspace", workspace_id, services.poll_countdown(1))
+    services.schedule("poll_workspace", workspace_id, services.poll_countdown(1))
 
 
 def start_step(workspace_id: str) -> None:
@@ -90,7 +92,7 @@ def start_step(workspace_id: str) -> None:
     if ws.state != S.STARTING:
         return
     backends.get_backend(ws.provider).start(_ref(ws))
-    services.send_task("poll_workspace", workspace_id, services.poll_countdown(1))
+    services.schedule("poll_workspace", workspace_id, services.poll_countdown(1))
 
 
 def delete_step(workspace_id: str) -> None:
@@ -103,7 +105,7 @@ def delete_step(workspace_id: str) -> None:
         status = backends.get_backend(ws.provider).delete(_ref(ws))
         result = services.finish_delete(workspace_id, status)
     if result.countdown is not None:
-        services.send_task("delete_workspace", workspace_id, result.countdown)
+        services.schedule("delete_workspace", workspace_id, result.countdown)
 
 
 # --- tasks ------------------------------------------------------------------------------
@@ -134,6 +136,17 @@ def start_workspace(self: Task, workspace_id: str) -> None:
 @shared_task(name="workspaces.delete", **TASK_OPTIONS)
 def delete_workspace(self: Task, workspace_id: str) -> None:
     _guarded(self, workspace_id, delete_step, "deletion")
+
+
+@shared_task(name="workspaces.sweep")
+def sweep(now: str | None = None) -> dict[str, int]:
+    """Beat (every minute): re-send every overdue item's task and enforce operation time-outs
+    (see ``workspaces.sweeper``). ``now`` (ISO 8601) lets tests and operators replay a moment."""
+    from django.utils.dateparse import parse_datetime
+
+    from workspaces.sweeper import sweep_all
+
+    return sweep_all(parse_datetime(now) if now else None)
 
 
 @shared_task(name="workspaces.reconcile")

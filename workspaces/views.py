@@ -90,7 +90,7 @@ def request_workspace(request: HttpRequest, slug: str) -> HttpResponse:
             if ws.state == S.PENDING_APPROVAL:
                 messages.success(request, f"“{ws.name}” was requested and is waiting for approval.")
             else:
-                messages.success(request, f"“{ws.name}” was requested; provisioning has started.")
+                messages.success(request, f"“{ws.name}” was requested: queued — provisioning starts within a minute.")
             return redirect("workspaces:detail", pk=ws.pk)
     context = {
         "template": template,

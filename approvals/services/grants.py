@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from approvals.models import (
+    GRANT_IN_FLIGHT,
     Grant,
 )
 from approvals.services import dispatch
@@ -117,3 +119,53 @@ def record_remove_failed(grant_id: Any, message: str, code: str) -> None:
             details={"request": str(grant.request_id), "message": message, "code": code},
             system_actor="task:approvals.remove_grant",
         )
+
+
+def postpone(grant_id: Any, countdown: float) -> None:
+    """A task retries itself ``countdown`` seconds from now: the sweeper steps in only if that is lost."""
+    due = timezone.now() + timedelta(seconds=countdown + int(settings.ENCLAVE_SWEEP_GRACE_SECONDS))
+    Grant.objects.filter(pk=grant_id, status__in=GRANT_IN_FLIGHT).update(next_due_at=due)
+
+
+def resend_overdue(now: datetime, limit: int) -> dict[str, int]:
+    """The sweeper's share for grants: re-send apply/remove for every overdue grant.
+
+    Claimed under ``SKIP LOCKED`` with the due time pushed one grace ahead in the same transaction,
+    so concurrent sweeps never double-send and the next sweep waits for the task to report back.
+    A duplicate is harmless: the tasks re-check the grant's status and the backends apply and
+    remove by a deterministic name."""
+    grace = timedelta(seconds=int(settings.ENCLAVE_SWEEP_GRACE_SECONDS))
+    with transaction.atomic():
+        overdue = list(
+            Grant.objects.select_for_update(skip_locked=True)
+            .filter(next_due_at__lte=now)
+            .order_by("next_due_at")
+            .only("pk", "status", "next_due_at")[:limit]
+        )
+        plan = []
+        for grant in overdue:
+            if grant.status in GRANT_IN_FLIGHT:
+                grant.next_due_at = now + grace
+                plan.append(("apply_grant" if grant.status == G.PENDING else "remove_grant", str(grant.pk)))
+            else:
+                grant.next_due_at = None
+        Grant.objects.bulk_update(overdue, ["next_due_at"])
+    for task_name, grant_id in plan:
+        dispatch.enqueue(task_name, grant_id)  # outside any transaction: published at once
+    return {"resent": len(plan)}
+
+
+def overdue_grants_check() -> Any:
+    """``manage.py doctor``: grants whose apply/remove task is more than five minutes late."""
+    from django.db.models import Min
+
+    from portal.health import Check
+
+    now = timezone.now()
+    late = Grant.objects.filter(next_due_at__lte=now)
+    count = late.count()
+    if not count:
+        return Check("overdue grants", True, "none")
+    age = now - late.aggregate(oldest=Min("next_due_at"))["oldest"]
+    ok = age <= timedelta(minutes=5)
+    return Check("overdue grants", ok, f"{count} overdue, the oldest by {int(age.total_seconds())} s")

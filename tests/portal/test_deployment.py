@@ -124,6 +124,7 @@ def test_ensure_schedules_registers_every_periodic_task_once():
         "audit.verify_chain": 60,
         "audit.checkpoint": 1,
         "workspaces.reconcile": 5,
+        "workspaces.sweep": 1,
         "approvals.expire_grants": 1,
         "approvals.follow_up_requests": 15,
     }

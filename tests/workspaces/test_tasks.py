@@ -203,8 +203,11 @@ def test_reconciliation_follows_an_idle_shutdown(running, fake_backend):
     assert AuditEvent.objects.get(action="workspace.state_reconciled").details["to"] == "stopped"
 
 
-def test_reconciliation_flags_a_workspace_missing_from_the_cloud(running, fake_backend):
+def test_reconciliation_flags_a_workspace_missing_from_the_cloud_on_the_second_look(running, fake_backend):
     fake_backend.instances.clear()
+    reconcile.reconcile_all()
+    assert Workspace.objects.get(pk=running.pk).state == "running"
+    Workspace.objects.filter(pk=running.pk).update(missing_since=timezone.now() - timedelta(minutes=4))
     reconcile.reconcile_all()
     ws = Workspace.objects.get(pk=running.pk)
     assert ws.state == "failed"
@@ -243,9 +246,8 @@ def test_ensure_schedules_is_idempotent(db):
 
     schedules.ensure_schedules()
     schedules.ensure_schedules()
-    task = PeriodicTask.objects.get()
-    assert task.task == "workspaces.reconcile"
-    assert task.interval.every == 5
+    tasks = dict(PeriodicTask.objects.values_list("task", "interval__every"))
+    assert tasks == {"workspaces.reconcile": 5, "workspaces.sweep": 1}
 
 
 def test_a_never_built_workspace_is_not_built_after_deletion(scientist, request_kwargs, task_queue, fake_backend):

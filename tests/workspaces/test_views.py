@@ -204,3 +204,33 @@ def test_fleet_lists_every_workspace_with_drift_at_constant_queries(client, audi
 def test_fleet_is_refused_to_scientists(client, scientist):
     client.force_login(scientist)
     assert client.get(reverse("workspaces:fleet")).status_code == 403
+
+
+def test_fleet_shows_how_much_work_waits_for_a_worker_and_the_oldest_wait(client, auditor):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_workspace(state="requested", next_due_at=timezone.now() - timedelta(minutes=7))
+    make_workspace(state="provisioning", next_due_at=timezone.now() + timedelta(minutes=1))
+    client.force_login(auditor)
+    page = client.get(reverse("workspaces:fleet")).content.decode()
+    waiting = page.split('data-testid="fleet-waiting"', 1)[1].split("</p>", 1)[0]
+    assert "<strong>1</strong> overdue, the oldest by 7 min" in waiting
+    assert "2 in flight" in waiting
+
+
+def test_fleet_shows_drift_with_the_providers_current_status(client, auditor):
+    ws = make_workspace(state="stopped", drift=["stopped outside Enclave"], cloud_status="Stopped")
+    client.force_login(auditor)
+    page = client.get(reverse("workspaces:fleet")).content.decode()
+    row = page.split(f'data-testid="fleet-row-{ws.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "stopped outside Enclave" in row
+    assert '<td class="mono" data-testid="cloud-status">Stopped</td>' in row
+
+
+def test_a_queued_workspace_says_when_it_will_start(client, scientist):
+    ws = make_workspace(owner=scientist, state="requested")
+    client.force_login(scientist)
+    page = client.get(reverse("workspaces:detail", kwargs={"pk": ws.pk})).content.decode()
+    assert "Queued — starts within a minute." in page
