@@ -55,8 +55,9 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
 
 
 class StrictFieldsMixin:
-    """Refuse a body with fields the serializer does not declare (or declares read-only): 400 naming
-    them, so a typo or an attempt to set a server-owned field is never silently ignored."""
+    """Refuse a body with fields the serializer does not declare: 400 naming them, so a typo
+    (``justificaton``) or an invented field is never silently ignored. Declared read-only fields are
+    tolerated, so a client may send back what it read."""
 
     initial_data: Any
     fields: Any

@@ -145,6 +145,8 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A refused cross-site or stale form: recorded (rate-bounded per source) and explained."""
     from portal.refusals import record_refusal
 
-    record_refusal(request, kind="csrf_failed", reason=reason or "CSRF verification failed")
+    record_refusal(
+        request, kind="csrf_failed", reason=reason or "CSRF verification failed", actor=getattr(request, "user", None)
+    )
     detail = "This form has expired or did not come from Enclave. Go back, reload the page and try again."
     return respond(request, status=403, code="csrf_failed", detail=detail)

@@ -107,4 +107,5 @@ def record_refusal(
             },
         )
     else:
-        logger.warning("refusal not recorded (flood bound): %s from %s: %s", kind, source, reason[:200])
+        # Debug only: past the bound, a warning per refusal would move the flood into the logs.
+        logger.debug("refusal not recorded (flood bound): %s from %s: %s", kind, source, reason[:200])
