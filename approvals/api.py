@@ -19,7 +19,9 @@ from approvals import permissions, selectors, services
 from approvals.exceptions import RequestNotFound
 from approvals.models import AccessRequest, ApprovalPolicy, Dataset, Decision, Grant
 from audit.services import record_denied
+from core import limits
 from core.roles import roles_of
+from portal.api_parsing import StrictFieldsMixin, StrictSerializer
 
 
 class HasRole(BasePermission):
@@ -38,7 +40,7 @@ class CatalogAdminWrites(HasRole):
         return request.method in SAFE_METHODS or permissions.can_manage_catalog(request.user)
 
 
-class DatasetSerializer(serializers.ModelSerializer[Dataset]):
+class DatasetSerializer(StrictFieldsMixin, serializers.ModelSerializer[Dataset]):
     policy = serializers.SlugRelatedField(slug_field="name", queryset=ApprovalPolicy.objects.all(), required=False)
     steward = serializers.SlugRelatedField(
         slug_field="username", queryset=get_user_model().objects.all(), required=False, allow_null=True
@@ -157,15 +159,17 @@ class AccessRequestSerializer(serializers.ModelSerializer[AccessRequest]):
         }  # fmt: skip
 
 
-class NewAccessRequestSerializer(serializers.Serializer[Any]):
+class NewAccessRequestSerializer(StrictSerializer):
     dataset = serializers.SlugField()
     workspace = serializers.UUIDField()
     duration_hours = serializers.IntegerField(min_value=1)
-    justification = serializers.CharField(required=False, allow_blank=True, default="")
+    justification = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=limits.JUSTIFICATION_MAX
+    )
 
 
-class CommentSerializer(serializers.Serializer[Any]):
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+class CommentSerializer(StrictSerializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.COMMENT_MAX)
 
 
 class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[AccessRequest]):

@@ -14,6 +14,7 @@ from approvals import selectors
 from approvals.models import ApprovalPolicy, Dataset, Verdict
 from catalog.models import Classification
 from catalog.providers import Provider
+from core import limits
 from workspaces.models import Workspace
 
 PROVIDER_CHOICES = [
@@ -37,7 +38,7 @@ class DomainErrorsMixin:
 class DatasetForm(DomainErrorsMixin, forms.Form):
     name = forms.CharField(max_length=120)
     slug = forms.SlugField(max_length=60, help_text="Used in URLs and in the cloud grant's name; keep it stable.")
-    description = forms.CharField(widget=forms.Textarea, required=False)
+    description = forms.CharField(widget=forms.Textarea, required=False, max_length=limits.DESCRIPTION_MAX)
     steward = forms.CharField(max_length=150, required=False, help_text="Username of the data owner / steward.")
     classification = forms.ChoiceField(choices=Classification.choices)
     provider = forms.ChoiceField(choices=PROVIDER_CHOICES, label="Cloud")
@@ -116,7 +117,9 @@ class NewRequestForm(DomainErrorsMixin, forms.Form):
         queryset=Workspace.objects.none(), help_text="The grant applies to this workspace's identity only."
     )
     duration_hours = forms.IntegerField(min_value=1, initial=8, label="For how long (hours)")
-    justification = forms.CharField(widget=forms.Textarea, required=False, help_text="Why you need this data.")
+    justification = forms.CharField(
+        widget=forms.Textarea, required=False, max_length=limits.JUSTIFICATION_MAX, help_text="Why you need this data."
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -126,4 +129,4 @@ class NewRequestForm(DomainErrorsMixin, forms.Form):
 
 class DecisionForm(forms.Form):
     verdict = forms.ChoiceField(choices=Verdict.choices)
-    comment = forms.CharField(widget=forms.Textarea, required=False, max_length=2000)
+    comment = forms.CharField(widget=forms.Textarea, required=False, max_length=limits.COMMENT_MAX)

@@ -24,6 +24,7 @@ from django_fsm import FSMField, transition
 
 from catalog.models import Classification
 from catalog.providers import Provider
+from core import limits
 from workspaces.models import Workspace
 
 S3_LOCATION_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(?:[A-Za-z0-9!_.*'()/-]+/)?$")
@@ -104,7 +105,7 @@ class Dataset(models.Model):
 
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=limits.DESCRIPTION_MAX)
     steward = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -163,7 +164,7 @@ class AccessRequest(models.Model):
     dataset = models.ForeignKey(Dataset, null=True, blank=True, on_delete=models.PROTECT, related_name="requests")
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="access_requests")
     policy = models.ForeignKey(ApprovalPolicy, on_delete=models.PROTECT, related_name="+")
-    justification = models.TextField(blank=True)
+    justification = models.TextField(blank=True, max_length=limits.JUSTIFICATION_MAX)
     duration_hours = models.PositiveIntegerField(null=True, blank=True)
     approver_group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="+")
     approvals_required = models.PositiveSmallIntegerField()
@@ -244,7 +245,7 @@ class Decision(models.Model):
     approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     verdict = models.CharField(max_length=10, choices=Verdict.choices)
     stage = models.PositiveSmallIntegerField(default=1)
-    comment = models.TextField(blank=True)
+    comment = models.TextField(blank=True, max_length=limits.COMMENT_MAX)
     decided_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

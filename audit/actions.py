@@ -29,6 +29,11 @@ class Action(enum.StrEnum):
     AUTH_GROUPS_OVERAGE = "auth.groups_overage"  # the IdP sent an overage marker instead of the groups
     IDENTITY_LINKED = "identity.linked"
     IDENTITY_UNLINKED = "identity.unlinked"
+    AUTH_TOKEN_REJECTED = "auth.token_rejected"  # forged, revoked or expired API token
+    AUTH_TOKEN_MFA_REQUIRED = "auth.token_mfa_required"  # token refused: its user's role needs MFA it lacks
+    AUTH_CSRF_FAILED = "auth.csrf_failed"
+    AUTH_THROTTLED = "auth.throttled"  # a rate limit answered 429
+    AUTH_REFUSALS_SUPPRESSED = "auth.refusals_suppressed"  # flood bound reached: later refusals not recorded one by one
     USER_CREATED = "user.created"
     USER_ROLES_CHANGED = "user.roles_changed"
     API_TOKEN_CREATED = "api_token.created"

@@ -23,7 +23,9 @@ from catalog import baseline as baseline_rules
 from catalog import selectors, services
 from catalog.models import Classification, InstancePrice, Template, TemplateVersion, VersionStatus
 from catalog.specs import SpecInvalid, parse_spec
+from core import limits
 from core.roles import Role, has_role, roles_of
+from portal.api_parsing import StrictFieldsMixin, StrictSerializer
 
 
 class HasEnclaveRole(BasePermission):
@@ -134,35 +136,37 @@ class TemplateSerializer(serializers.ModelSerializer[Template]):
         return {"hourly": str(estimate.hourly), "currency": estimate.currency, "size": estimate.size}
 
 
-class TemplateWriteSerializer(serializers.Serializer[Any]):
+class TemplateWriteSerializer(StrictSerializer):
     slug = serializers.SlugField(max_length=60)
     name = serializers.CharField(max_length=120)
     provider = serializers.ChoiceField(choices=sorted(selectors.PROVIDER_LABELS))
-    description = serializers.CharField()
-    intended_use = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=limits.DESCRIPTION_MAX)
+    intended_use = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=limits.DESCRIPTION_MAX
+    )
     classifications = serializers.ListField(child=serializers.ChoiceField(choices=Classification.values))
     needs_approval = serializers.BooleanField(required=False, default=False)
     max_workspaces_per_user = serializers.IntegerField(min_value=1, max_value=50, required=False, default=2)
     spec = serializers.DictField(help_text="The provider's hardened spec (see the schemas in catalog.specs).")
-    changelog = serializers.CharField(required=False, allow_blank=True, default="")
+    changelog = serializers.CharField(required=False, allow_blank=True, default="", max_length=limits.CHANGELOG_MAX)
 
 
-class TemplatePatchSerializer(serializers.Serializer[Any]):
+class TemplatePatchSerializer(StrictSerializer):
     name = serializers.CharField(max_length=120, required=False)
-    description = serializers.CharField(required=False)
-    intended_use = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, max_length=limits.DESCRIPTION_MAX)
+    intended_use = serializers.CharField(required=False, allow_blank=True, max_length=limits.DESCRIPTION_MAX)
     classifications = serializers.ListField(
         child=serializers.ChoiceField(choices=Classification.values), required=False
     )
     needs_approval = serializers.BooleanField(required=False)
     max_workspaces_per_user = serializers.IntegerField(min_value=1, max_value=50, required=False)
     spec = serializers.DictField(required=False, help_text="A changed spec is saved as the draft version.")
-    changelog = serializers.CharField(required=False, allow_blank=True)
+    changelog = serializers.CharField(required=False, allow_blank=True, max_length=limits.CHANGELOG_MAX)
 
 
-class VersionPatchSerializer(serializers.Serializer[Any]):
+class VersionPatchSerializer(StrictSerializer):
     spec = serializers.DictField(required=False)
-    changelog = serializers.CharField(required=False, allow_blank=True)
+    changelog = serializers.CharField(required=False, allow_blank=True, max_length=limits.CHANGELOG_MAX)
 
 
 ViolationSerializer = inline_serializer(
@@ -316,7 +320,7 @@ class TemplateViewSet(viewsets.GenericViewSet[Template]):
 # --- baseline, prices, quotas ----------------------------------------------------------------------------
 
 
-class BaselineSerializer(serializers.Serializer[Any]):
+class BaselineSerializer(StrictSerializer):
     version = serializers.IntegerField(read_only=True)
     max_idle_minutes = serializers.IntegerField(min_value=5, max_value=1440)
     max_volume_gb = serializers.IntegerField(min_value=5, max_value=16384)
@@ -344,7 +348,7 @@ class BaselineView(APIView):
         return Response(BaselineSerializer(policy).data, status=status.HTTP_201_CREATED)
 
 
-class PriceSerializer(serializers.ModelSerializer[InstancePrice]):
+class PriceSerializer(StrictFieldsMixin, serializers.ModelSerializer[InstancePrice]):
     updated_by: serializers.StringRelatedField[Any] = serializers.StringRelatedField(read_only=True)
 
     class Meta:
@@ -371,7 +375,7 @@ class PricesView(APIView):
         return Response(PriceSerializer(row).data)
 
 
-class QuotaSerializer(serializers.Serializer[Any]):
+class QuotaSerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=Role.choices)
     max_running = serializers.IntegerField(min_value=0, max_value=100)
     max_total = serializers.IntegerField(min_value=0, max_value=100)

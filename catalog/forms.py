@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from catalog.models import Classification
 from catalog.providers import Provider
 from catalog.specs import SPEC_MODELS, SpecInvalid, parse_spec
+from core import limits
 from core.errors import DomainError
 from core.roles import Role
 
@@ -51,9 +52,12 @@ class TemplateForm(forms.Form):
     slug = forms.SlugField(
         max_length=60, help_text="Used in links and the API; cannot change later.", label="Slug (short name)"
     )
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=limits.DESCRIPTION_MAX)
     intended_use = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="Who should pick this template, for what."
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=limits.DESCRIPTION_MAX,
+        help_text="Who should pick this template, for what.",
     )
     classifications = forms.MultipleChoiceField(
         choices=Classification.choices,
@@ -63,7 +67,7 @@ class TemplateForm(forms.Form):
     needs_approval = forms.BooleanField(required=False, label="Workspaces need an approver's decision")
     max_workspaces_per_user = forms.IntegerField(min_value=1, max_value=50, initial=2, label="Per-user limit")
     changelog = forms.CharField(
-        max_length=2000, required=False, label="What changed", help_text="Shown in the version history."
+        max_length=limits.CHANGELOG_MAX, required=False, label="What changed", help_text="Shown in the version history."
     )
 
     def __init__(self, *args: Any, creating: bool = True, **kwargs: Any) -> None:

@@ -14,6 +14,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from catalog.providers import Provider
+from core import limits
 
 
 class Classification(models.TextChoices):
@@ -29,8 +30,8 @@ class Template(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=120)
     provider = models.CharField(max_length=20, choices=[(p.value, p.value) for p in Provider])
-    description = models.TextField()
-    intended_use = models.TextField(blank=True)
+    description = models.TextField(max_length=limits.DESCRIPTION_MAX)
+    intended_use = models.TextField(blank=True, max_length=limits.DESCRIPTION_MAX)
     classifications = models.JSONField(default=list, help_text="Data classifications a workspace may hold.")
     needs_approval = models.BooleanField(default=False)
     max_workspaces_per_user = models.PositiveSmallIntegerField(default=2)
@@ -83,7 +84,7 @@ class TemplateVersion(models.Model):
     number = models.PositiveIntegerField()
     spec = models.JSONField(help_text="Validated against the provider's schema (catalog.specs).")
     status = models.CharField(max_length=12, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
-    changelog = models.TextField(blank=True)
+    changelog = models.TextField(blank=True, max_length=limits.CHANGELOG_MAX)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     published_by = models.ForeignKey(

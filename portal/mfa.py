@@ -52,6 +52,31 @@ def has_totp(user: Any) -> bool:
     return Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists()
 
 
+MFA_ENROLLED_SESSION_KEY = "_enclave_mfa_enrolled"  # TOTP was activated in this session (portal.signals)
+_ALLAUTH_METHODS_SESSION_KEY = "account_authentication_methods"  # allauth's record of this session's logins
+
+
+def session_mfa_method(request: HttpRequest) -> str:
+    """How *this session* passed MFA: "idp" (the IdP asserted it at login), "totp" (allauth asked for a
+    code, or TOTP was set up in it), or "" (it did not). Unlike ``mfa_satisfied`` this does not trust
+    the mere existence of an authenticator: a token issued from this session inherits the answer."""
+    session = request.session
+    if session.get(IDP_MFA_SESSION_KEY):
+        return "idp"
+    methods = session.get(_ALLAUTH_METHODS_SESSION_KEY) or []
+    if any(isinstance(m, dict) and m.get("method") == "mfa" for m in methods) or session.get(MFA_ENROLLED_SESSION_KEY):
+        return "totp"
+    return ""
+
+
+def token_satisfies_mfa(user: Any, mfa_at_issue: str) -> bool:
+    """A token carries MFA only if the session that issued it passed MFA; one issued through TOTP also
+    needs the user to still have TOTP (removing it withdraws what the token inherited)."""
+    if mfa_at_issue == "idp":
+        return True
+    return mfa_at_issue == "totp" and has_totp(user)
+
+
 def mfa_satisfied(request: HttpRequest) -> bool:
     """MFA-required users pass with TOTP, or with the IdP's MFA assertion for this login."""
     return bool(request.session.get(IDP_MFA_SESSION_KEY)) or has_totp(request.user)

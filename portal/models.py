@@ -42,6 +42,9 @@ class PersonalToken(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # How the session that issued the token had passed MFA: "totp" (allauth), "idp" (the IdP's amr/acr),
+    # or "" (it had not). A token of a user whose role needs MFA works only with a non-empty value.
+    mfa_at_issue = models.CharField(max_length=8, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]

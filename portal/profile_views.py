@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.permissions import any_role
 from portal.identity.config import social_apps
 from portal.identity.selectors import entra_object_id_for, identities_of
-from portal.mfa import has_totp, mfa_required
+from portal.mfa import has_totp, mfa_required, session_mfa_method
 from portal.models import PersonalToken
 from portal.permissions import not_found
 from portal.tokens import MAX_LIFETIME_DAYS, issue_token, revoke_token
@@ -77,7 +77,12 @@ def create_token(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render(request, form, status=400)
     try:
-        token, secret = issue_token(request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"])  # type: ignore[arg-type]
+        token, secret = issue_token(
+            request.user,  # type: ignore[arg-type]
+            name=form.cleaned_data["name"],
+            days=form.cleaned_data["days"],
+            mfa_at_issue=session_mfa_method(request),
+        )
     except ValueError as exc:
         form.add_error(None, str(exc))
         return _render(request, form, status=400)

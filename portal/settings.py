@@ -72,7 +72,10 @@ MIDDLEWARE = [
     "portal.mfa.MFARequiredMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last, so its process_view sees the resolved path values and its process_exception runs first.
+    "portal.errors.MalformedInputMiddleware",
 ]
+CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
 
 ROOT_URLCONF = "portal.urls"
 # Each app's dashboard panels, in the order the dashboard shows them (see portal.selectors).
@@ -174,7 +177,15 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_UNIQUE_EMAIL = False
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
-ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+# Sign-in attempts per client address, and failed ones per address and per username (429 past them).
+ACCOUNT_RATE_LIMITS = {
+    "login": env.str("ENCLAVE_LOGIN_RATE", default="30/m/ip"),
+    "login_failed": "5/5m/ip,5/5m/key",
+}
+# Refusals (failed token authentication, CSRF failure, lock-out, rate limit) are audited, at most this many
+# per kind per source address per minute and this many per kind overall; then one summary event.
+ENCLAVE_REFUSAL_AUDIT_PER_MINUTE = env.int("ENCLAVE_REFUSAL_AUDIT_PER_MINUTE", default=10)
+ENCLAVE_REFUSAL_AUDIT_GLOBAL_PER_MINUTE = env.int("ENCLAVE_REFUSAL_AUDIT_GLOBAL_PER_MINUTE", default=200)
 # Re-authentication (before adding/removing MFA) by password or an existing authenticator, never by a
 # code e-mailed to the user; a sign-in within the window also counts (portal.identity.AccountAdapter).
 ACCOUNT_REAUTHENTICATION_METHODS = ["password", "mfa"]
@@ -451,17 +462,25 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "portal.api_parsing.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # State-changing calls per user and per client address (reads are not throttled): 429 + Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["portal.throttling.UserWriteThrottle", "portal.throttling.IPWriteThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user_writes": env.str("ENCLAVE_API_WRITE_RATE_USER", default="120/min"),
+        "ip_writes": env.str("ENCLAVE_API_WRITE_RATE_IP", default="300/min"),
+    },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "portal.api_errors.exception_handler",
 }
+ENCLAVE_API_SCHEMA_PUBLIC = env.bool("ENCLAVE_API_SCHEMA_PUBLIC", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Enclave API",
     "DESCRIPTION": "Self-service secure ML workspaces and time-bound production-data access.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # The schema is for users with a role; ENCLAVE_API_SCHEMA_PUBLIC=true publishes it to anyone.
+    "SERVE_PERMISSIONS": ["portal.api_permissions.SchemaReader"],
     # One name for the data-classification choices wherever they appear (workspaces, datasets).
     "ENUM_NAME_OVERRIDES": {"ClassificationEnum": "workspaces.models.Classification"},
 }

@@ -45,13 +45,15 @@ def _logged_out(sender: Any, request: Any, user: Any, **_: Any) -> None:
 
 @receiver(user_login_failed)
 def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **_: Any) -> None:
+    from portal.refusals import record_refusal
+
     username = str(credentials.get("username") or credentials.get("login") or "")[:150]
-    record(
-        action=Action.AUTH_LOGIN_FAILED,
-        outcome=Outcome.DENIED,
+    record_refusal(
+        request,
+        kind="login_failed",
+        reason="sign-in failed",
         target=("portal.user", "", username),
-        system_actor="anonymous",
-        details={"attempted_username": username},
+        attempted_username=username,
     )
 
 
@@ -75,19 +77,27 @@ def _remember_idp_mfa(sender: Any, request: Any, user: Any, sociallogin: Any = N
 def _locked_out(
     sender: Any, request: Any = None, username: str | None = None, ip_address: Any = None, **_: Any
 ) -> None:
+    from portal.refusals import record_refusal
+
     name = str(username or "")[:150]
-    record(
-        action=Action.AUTH_LOCKED_OUT,
-        outcome=Outcome.DENIED,
+    record_refusal(
+        request,
+        kind="locked_out",
+        reason="too many failed sign-ins: locked out",
         target=("portal.user", "", name),
-        system_actor="anonymous",
-        details={"attempted_username": name, "ip_address": str(ip_address or "")},
+        attempted_username=name,
+        ip_address=str(ip_address or ""),
     )
 
 
 @receiver(authenticator_added)
 def _mfa_added(sender: Any, request: Any, user: Any, authenticator: Any, **_: Any) -> None:
     record(action=Action.AUTH_MFA_ENABLED, actor=user, target=user, details={"type": str(authenticator.type)})
+    if request is not None and hasattr(request, "session"):
+        from portal.mfa import MFA_ENROLLED_SESSION_KEY
+
+        # Setting up TOTP needs a fresh sign-in and a valid code: this session has passed MFA.
+        request.session[MFA_ENROLLED_SESSION_KEY] = True
 
 
 @receiver(authenticator_removed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -21,14 +22,18 @@ from audit.services import record
 from portal.models import PersonalToken, User
 
 MAX_LIFETIME_DAYS = 90
+_PREFIX = re.compile(r"[0-9a-f]{12}")
 
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue_token(actor: User, *, name: str, days: int) -> tuple[PersonalToken, str]:
-    """Create a token for ``actor`` itself; returns the row and the secret (shown once)."""
+def issue_token(actor: User, *, name: str, days: int, mfa_at_issue: str = "") -> tuple[PersonalToken, str]:
+    """Create a token for ``actor`` itself; returns the row and the secret (shown once).
+
+    ``mfa_at_issue`` says how the issuing session passed MFA ("totp", "idp" or "" for not at all);
+    see ``portal.mfa.token_satisfies_mfa`` for why it matters."""
     if not 1 <= days <= MAX_LIFETIME_DAYS:
         raise ValueError(f"A token lives between 1 and {MAX_LIFETIME_DAYS} days.")
     name = name.strip()
@@ -39,13 +44,17 @@ def issue_token(actor: User, *, name: str, days: int) -> tuple[PersonalToken, st
     with transaction.atomic():
         token = PersonalToken.objects.create(
             user=actor, name=name[:100], prefix=prefix, digest=_digest(secret),
-            expires_at=timezone.now() + timedelta(days=days),
+            expires_at=timezone.now() + timedelta(days=days), mfa_at_issue=mfa_at_issue,
         )  # fmt: skip
         record(
             action=Action.API_TOKEN_CREATED,
             actor=actor,
             target=token,
-            details={"name": token.name, "expires_at": token.expires_at.isoformat()},
+            details={
+                "name": token.name,
+                "expires_at": token.expires_at.isoformat(),
+                "mfa_at_issue": token.mfa_at_issue or "none",
+            },
         )
     return token, secret
 
@@ -62,8 +71,9 @@ def revoke_token(actor: User, token: PersonalToken) -> None:
 
 
 def authenticate_token(secret: str) -> tuple[Any, PersonalToken]:
+    """The token's user and row; ``AuthenticationFailed`` for a forged, revoked or expired one."""
     parts = secret.split("_")
-    if len(parts) < 3 or parts[0] != "enc":
+    if len(parts) < 3 or parts[0] != "enc" or not _PREFIX.fullmatch(parts[1]):
         raise AuthenticationFailed("Invalid token.")
     token = PersonalToken.objects.select_related("user").filter(prefix=parts[1]).first()
     if token is None or not hmac.compare_digest(token.digest, _digest(secret)):

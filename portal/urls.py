@@ -9,7 +9,11 @@ from drf_spectacular.views import SpectacularAPIView
 
 from portal import views
 
+handler400 = "portal.errors.bad_request"
 handler403 = "portal.views.forbidden"
+handler404 = "portal.errors.page_not_found"
+handler500 = "portal.errors.server_error"
+handler429 = "portal.errors.too_many_requests"  # allauth's sign-in rate limit answers through this
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),

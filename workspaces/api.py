@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from audit.services import record_denied
 from core.roles import Role, has_role
+from portal.api_parsing import StrictSerializer
 from workspaces import selectors, services
 from workspaces.exceptions import WorkspaceNotFound
 from workspaces.models import Workspace
@@ -116,7 +117,7 @@ def _when(value: Any) -> str | None:
     return None if value is None else _DATETIME.to_representation(value)
 
 
-class WorkspaceRequestSerializer(serializers.Serializer[Any]):
+class WorkspaceRequestSerializer(StrictSerializer):
     template = serializers.SlugField()
     name = serializers.CharField(max_length=60)
     instance_type = serializers.CharField(max_length=40)
