@@ -287,7 +287,8 @@ def grants_visible_to(user: Any) -> QuerySet[Grant]:
 
 def requests_visible_to(user: Any, *, scope: str = "mine") -> QuerySet[AccessRequest]:
     """For the API: ``mine`` (own requests) or ``all`` (approvers, catalog admins, auditors)."""
-    qs = _request_relations(_with_counts(AccessRequest.objects.all())).order_by("-created_at")
+    decided = Prefetch("decisions", queryset=Decision.objects.select_related("approver"), to_attr="decision_list")
+    qs = _request_relations(_with_counts(AccessRequest.objects.all())).prefetch_related(decided).order_by(*NEWEST_FIRST)
     if scope == "all" and has_role(user, Role.APPROVER, Role.CATALOG_ADMIN, Role.AUDITOR):
         return qs
     return qs.filter(requester_id=user.pk)

@@ -76,6 +76,10 @@ class Workspace(models.Model):
             models.Index(fields=["owner", "state"], name="workspace_owner_state"),
             # The fleet lists the newest 200 of every workspace: an index walk, not a sort of the table.
             models.Index(fields=["-created_at"], name="workspace_created"),
+            # The fleet filtered by state, a keyset page at a time (state = X ORDER BY created_at DESC, id DESC).
+            models.Index(fields=["state", "-created_at", "-id"], name="workspace_state_created"),
+            # My workspaces, a keyset page at a time (owner = X ORDER BY created_at DESC, id DESC).
+            models.Index(fields=["owner", "-created_at", "-id"], name="workspace_owner_created"),
         ]
 
     def __str__(self) -> str:
