@@ -129,7 +129,7 @@ def _interleaved(events: int, per_transaction: int, actor: Any, offset: int) -> 
 def run(quick: bool, database: str = "enclave_bench_audit") -> list[Row]:
     # One commit-flush per event bounds the 1/tx mode at a few hundred events/s on this kind of machine.
     events = 200 if quick else 2_000
-    batched_events = 300 if quick else 20_000
+    batched_events = 300 if quick else 10_000
     url = postgres_url_or_exit()
     with scratch_database(url, database):
         from django.contrib.auth import get_user_model

@@ -1,6 +1,6 @@
 """Pages and list endpoints at bank scale, each against the framework floor of the same run.
 
-The floor is ``/bench/floor/`` (benchmarks.urls): an authenticated trivial page through the full
+The floor is ``/bench/floor/`` (benchmarks._urls): an authenticated trivial page through the full
 middleware stack, served by the same gunicorn (2 workers x 4 threads, explicit below) as every
 page. Targets (issue 16): each page's p50 at 1 client <= 5x the floor's p50 (ratio >= 0.2), and
 at 50 clients >= 1/5 of the floor's requests/s. Data: 10k users, 100k workspaces, 2k pending
@@ -29,7 +29,7 @@ from benchmarks._scratch import postgres_url_or_exit, scratch_database
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8765
 # The server, identical for the floor and every page.
-GUNICORN = ["--workers", "2", "--threads", "4", "--worker-class", "gthread", "--log-level", "warning"]
+GUNICORN = ["--workers", "2", "--threads", "4", "--worker-class", "gthread", "--preload", "--log-level", "warning"]
 FLOOR = "/bench/floor/"
 
 
@@ -234,8 +234,25 @@ def load(path: str, cookie: str, *, clients: int, seconds: float) -> dict[str, f
     }
 
 
+def warm(path: str, cookie: str, *, clients: int = 8, each: int = 3) -> None:
+    """Requests enough to reach every worker thread (first renders compile templates, fill caches)."""
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=120)
+        for _ in range(each):
+            conn.request("GET", path, headers={"Cookie": cookie, "Accept": "text/html,application/json"})
+            conn.getresponse().read()
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def _measure(path: str, cookie: str, size: Size) -> tuple[dict[str, float], dict[str, float]]:
-    load(path, cookie, clients=4, seconds=min(size.single_seconds, 0.5))  # warm up both workers
+    warm(path, cookie)
     one = load(path, cookie, clients=1, seconds=size.single_seconds)
     many = load(path, cookie, clients=size.clients, seconds=size.load_seconds)
     return one, many
@@ -244,7 +261,7 @@ def _measure(path: str, cookie: str, size: Size) -> tuple[dict[str, float], dict
 def run(quick: bool) -> list[Row]:
     size = QUICK if quick else FULL
     url = postgres_url_or_exit()
-    os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks._settings"
     os.environ["ENCLAVE_MFA_REQUIRED_ROLES"] = ""  # MFA has its own tests; the bench measures pages
     with scratch_database(url, "enclave_bench_pages") as db_url:
         started = time.perf_counter()

@@ -50,7 +50,7 @@ class World:
                     duration_hours=24,
                     approver_group=policy.approver_group,
                     approvals_required=1,
-                )  # fmt: skip
+                )
                 for _ in range(add)
             ]
         )

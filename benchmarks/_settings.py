@@ -2,4 +2,4 @@
 
 from portal.settings import *  # noqa: F403
 
-ROOT_URLCONF = "benchmarks.urls"
+ROOT_URLCONF = "benchmarks._urls"
