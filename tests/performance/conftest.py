@@ -73,6 +73,10 @@ def _no_mfa() -> Iterator[None]:
 
 @pytest.fixture
 def world(db: Any) -> World:
+    return make_world()
+
+
+def make_world() -> World:
     version = TemplateVersionFactory()
     requester = UserFactory(username="rita.requester", roles=["data_scientist"])
     return World(
