@@ -21,8 +21,10 @@ fmt: install
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
+# `make bench` runs every benchmark at bank scale and prints one table (floor, figure, ratio, verdict);
+# `make bench ARGS=--quick` runs the same code on tiny sizes (what CI runs: it checks they run, not speed).
 bench: install
-	.venv/bin/python -m benchmarks
+	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" .venv/bin/python -m benchmarks $(ARGS)
 
 # Fault injection: SIGKILL the worker at random moments in every phase, CHAOS_TRIALS times (default 50),
 # and print a table of kill moments, recovery times and the cloud resources found. Needs PostgreSQL and Redis.

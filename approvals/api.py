@@ -187,8 +187,9 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     @extend_schema(parameters=[OpenApiParameter("scope", str, enum=["mine", "inbox", "all"])])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if request.query_params.get("scope") == "inbox":
-            rows = [row.req for row in selectors.inbox_for(request.user)]
-            return Response({"count": len(rows), "results": AccessRequestSerializer(rows, many=True).data})
+            self.keyset_ordering = selectors.INBOX_ORDER
+            page = self.paginate_queryset(selectors.inbox_requests(request.user))
+            return self.get_paginated_response(AccessRequestSerializer(page, many=True).data)
         return super().list(request, *args, **kwargs)
 
     def get_object(self) -> AccessRequest:

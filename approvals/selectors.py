@@ -29,10 +29,13 @@ from approvals.models import (
 from approvals.services import GRANTABLE_WORKSPACE_STATES
 from audit.models import AuditEvent
 from core.roles import Role, has_role
+from portal.pagination import DEFAULT_LIMIT, BoundedCount, KeysetPage, bounded_count, keyset_page
 from workspaces.models import Workspace
 
 R = RequestState
 LIST_LIMIT = 200
+INBOX_ORDER = ("created_at", "pk")  # oldest first: the longest-waiting request is decided first
+NEWEST_FIRST = ("-created_at", "-pk")
 
 
 def fallback_group_id() -> int | None:
@@ -155,35 +158,63 @@ def _inbox_queryset(user: Any) -> QuerySet[AccessRequest]:
     )
 
 
-def inbox_for(user: Any) -> list[InboxRow]:
-    """The inbox rows, with the requester's active grants and the decisions so far."""
-    if not has_role(user, Role.APPROVER):
-        return []
-    qs = _inbox_queryset(user)
+def _inbox_rows_queryset(user: Any) -> QuerySet[AccessRequest]:
     active = Prefetch(
         "requester__access_requests",
         queryset=AccessRequest.objects.filter(state=R.ACTIVE).select_related("dataset", "grant"),
         to_attr="active_requests",
     )
     decided = Prefetch("decisions", queryset=Decision.objects.select_related("approver"), to_attr="decision_list")
-    rows = list(_request_relations(qs).defer(*_INBOX_DEFERRED).prefetch_related(active, decided)[:LIST_LIMIT])
-    return [
-        InboxRow(
-            req=r,
-            still_needed=still_needed(r),
-            stage=1 if r.stage_one < r.approvals_required else 2,  # type: ignore[attr-defined]
-            active_grants=r.requester.active_requests,  # type: ignore[attr-defined]
-            decisions=r.decision_list,  # type: ignore[attr-defined]
-            detail_url=_url_for("approvals:request_detail", r.pk),
-            decide_url=_url_for("approvals:decide", r.pk),
-        )
-        for r in rows
-    ]
+    return _request_relations(_inbox_queryset(user)).defer(*_INBOX_DEFERRED).prefetch_related(active, decided)
 
 
-def inbox_count(user: Any) -> int:
-    """How many requests wait for ``user`` (one COUNT query, not the inbox's rows)."""
-    return _inbox_queryset(user).count() if has_role(user, Role.APPROVER) else 0
+def _inbox_row(r: AccessRequest) -> InboxRow:
+    return InboxRow(
+        req=r,
+        still_needed=still_needed(r),
+        stage=1 if r.stage_one < r.approvals_required else 2,  # type: ignore[attr-defined]
+        active_grants=r.requester.active_requests,  # type: ignore[attr-defined]
+        decisions=r.decision_list,  # type: ignore[attr-defined]
+        detail_url=_url_for("approvals:request_detail", r.pk),
+        decide_url=_url_for("approvals:decide", r.pk),
+    )
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[InboxRow]
+    page: KeysetPage[AccessRequest]
+
+
+def inbox_page(user: Any, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> InboxPage:
+    """One keyset page of the inbox, oldest first, with each requester's active grants and the
+    decisions so far: four queries however many requests wait."""
+    if not has_role(user, Role.APPROVER):
+        return InboxPage([], KeysetPage([], limit, None, None))
+    page = keyset_page(_inbox_rows_queryset(user), ordering=INBOX_ORDER, cursor=cursor, limit=limit)
+    return InboxPage([_inbox_row(r) for r in page.rows], page)
+
+
+def inbox_for(user: Any) -> list[InboxRow]:
+    """The oldest ``LIST_LIMIT`` inbox rows (see ``inbox_page`` for paging through all of them)."""
+    return inbox_page(user, limit=LIST_LIMIT).rows
+
+
+def inbox_requests(user: Any) -> QuerySet[AccessRequest]:
+    """The inbox as a queryset of requests (the API pages it with its keyset paginator)."""
+    if not has_role(user, Role.APPROVER):
+        return AccessRequest.objects.none()
+    return _request_relations(_inbox_queryset(user)).prefetch_related(
+        Prefetch("decisions", queryset=Decision.objects.select_related("approver"), to_attr="decision_list")
+    )
+
+
+def inbox_count(user: Any, bound: int = LIST_LIMIT) -> BoundedCount:
+    """How many requests wait for ``user``, counted up to ``bound`` ("200+"): one query that
+    stops after ``bound + 1`` rows instead of evaluating the inbox's filter for every pending one."""
+    if not has_role(user, Role.APPROVER):
+        return BoundedCount(0, bound)
+    return bounded_count(_inbox_queryset(user), bound)
 
 
 def history_for(user: Any) -> list[Decision]:
@@ -195,13 +226,29 @@ def history_for(user: Any) -> list[Decision]:
     )
 
 
-def requests_of(user: Any) -> list[AccessRequest]:
-    """The user's own requests (dataset and workspace), newest first, with grants and counts."""
+def _requests_of_queryset(user: Any) -> QuerySet[AccessRequest]:
     decided = Prefetch("decisions", queryset=Decision.objects.select_related("approver"), to_attr="decision_list")
+    return _request_relations(_with_counts(AccessRequest.objects.filter(requester_id=user.pk))).prefetch_related(
+        decided
+    )
+
+
+def requests_of(user: Any) -> list[AccessRequest]:
+    """The user's newest ``LIST_LIMIT`` requests (dataset and workspace), with grants and counts."""
+    return list(_requests_of_queryset(user).order_by(*NEWEST_FIRST)[:LIST_LIMIT])
+
+
+def requests_page(user: Any, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> KeysetPage[AccessRequest]:
+    """One keyset page of the user's requests, newest first (three queries)."""
+    return keyset_page(_requests_of_queryset(user), ordering=NEWEST_FIRST, cursor=cursor, limit=limit)
+
+
+def active_requests_of(user: Any) -> list[AccessRequest]:
+    """The user's requests with a live grant (shown above the paged list, whatever page it is on)."""
     return list(
-        _request_relations(_with_counts(AccessRequest.objects.filter(requester_id=user.pk)))
-        .prefetch_related(decided)
-        .order_by("-created_at")[:LIST_LIMIT]
+        AccessRequest.objects.filter(requester_id=user.pk, state=R.ACTIVE)
+        .select_related("dataset", "workspace", "grant")
+        .order_by(*NEWEST_FIRST)[:LIST_LIMIT]
     )
 
 
@@ -240,7 +287,8 @@ def grants_visible_to(user: Any) -> QuerySet[Grant]:
 
 def requests_visible_to(user: Any, *, scope: str = "mine") -> QuerySet[AccessRequest]:
     """For the API: ``mine`` (own requests) or ``all`` (approvers, catalog admins, auditors)."""
-    qs = _request_relations(_with_counts(AccessRequest.objects.all())).order_by("-created_at")
+    decided = Prefetch("decisions", queryset=Decision.objects.select_related("approver"), to_attr="decision_list")
+    qs = _request_relations(_with_counts(AccessRequest.objects.all())).prefetch_related(decided).order_by(*NEWEST_FIRST)
     if scope == "all" and has_role(user, Role.APPROVER, Role.CATALOG_ADMIN, Role.AUDITOR):
         return qs
     return qs.filter(requester_id=user.pk)
@@ -271,7 +319,7 @@ def dashboard_panels(user: Any) -> list[dict[str, Any]]:
                 "key": "approvals",
                 "title": "Approvals",
                 "text": "Requests waiting for your decision.",
-                "stats": [("Waiting for you", inbox_count(user))],
+                "stats": [("Waiting for you", str(inbox_count(user)))],
                 "links": [("Open the inbox", reverse("approvals:inbox"))],
             }
         )

@@ -27,9 +27,15 @@ from approvals.models import AccessRequest, ApprovalPolicy, Grant, GrantStatus, 
 from core.errors import DomainError
 from core.permissions import any_role, role_required
 from core.roles import Role
+from portal.pagination import KeysetPage, page_errors, page_query, request_params
 from portal.permissions import not_found
 
 CATALOG_VIEWERS = (Role.CATALOG_ADMIN, Role.AUDITOR)
+
+
+def _pager(request: HttpRequest, page: KeysetPage[Any]) -> dict[str, Any]:
+    """The previous/next links of a keyset page (``templates/_pager.html``)."""
+    return {"previous": page_query(request, page.previous_cursor), "next": page_query(request, page.next_cursor)}
 
 
 # --- the dataset catalog and policies ---------------------------------------------------------------
@@ -140,8 +146,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if tab == "history":
         context["history"] = selectors.history_for(request.user)
     else:
-        context["rows"] = selectors.inbox_for(request.user)
-        context["waiting"] = selectors.inbox_count(request.user)  # all of them; the page lists the oldest ones
+        with page_errors(request):
+            cursor, limit = request_params(request)
+            inbox = selectors.inbox_page(request.user, cursor=cursor, limit=limit)
+        context["rows"] = inbox.rows
+        context["pager"] = _pager(request, inbox.page)
+        context["waiting"] = selectors.inbox_count(request.user)  # all of them, up to "200+"
     return render(request, "approvals/inbox.html", context)
 
 
@@ -255,10 +265,13 @@ def revoke(request: HttpRequest, pk: Any) -> HttpResponse:
 @require_GET
 def my_requests(request: HttpRequest) -> HttpResponse:
     """The scientist's requests and grants, with the time each grant has left."""
-    rows = selectors.requests_of(request.user)
+    with page_errors(request):
+        cursor, limit = request_params(request)
+        page = selectors.requests_page(request.user, cursor=cursor, limit=limit)
     context = {
-        "rows": rows,
-        "active": [r for r in rows if r.state == RequestState.ACTIVE],
+        "rows": page.rows,
+        "pager": _pager(request, page),
+        "active": selectors.active_requests_of(request.user),
         "GrantStatus": GrantStatus,
         "under_review": list(selectors_reviews.under_review_for(request.user).values()),
     }

@@ -10,7 +10,6 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 
 from audit.filters import EventFilterForm
@@ -35,13 +34,6 @@ class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
         read_only_fields = fields
 
 
-class NewestFirst(CursorPagination):
-    ordering = "-seq"
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
 FILTER_PARAMS = [
     OpenApiParameter("since", str, description="ISO date or date-time (UTC if no offset), inclusive"),
     OpenApiParameter("until", str, description="ISO date or date-time, exclusive; a bare date includes that day"),
@@ -60,7 +52,7 @@ class AuditEventList(generics.ListAPIView[AuditEvent]):
 
     serializer_class = AuditEventSerializer
     permission_classes = [IsAuditor]
-    pagination_class = NewestFirst
+    keyset_ordering = ("-seq",)  # read by the API's default paginator (portal.pagination.KeysetPagination)
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
         form = EventFilterForm(self.request.query_params)

@@ -39,7 +39,10 @@ class EventFilter:
             qs = qs.filter(at__lt=self.until)
         if self.actor:
             user_id = get_user_model().objects.filter(username=self.actor).values_list("pk", flat=True).first()
-            qs = qs.filter(actor_id=user_id) if user_id is not None else qs.filter(actor_label=self.actor)
+            if user_id is not None:
+                qs = qs.filter(actor_id=user_id)
+            else:  # a system actor (task:..., idp:...): served by the partial index audit_system_actor_seq
+                qs = qs.filter(actor_id__isnull=True, actor_label=self.actor)
         if self.action:
             qs = qs.filter(action=self.action)
         if self.outcome:

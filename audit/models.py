@@ -60,6 +60,11 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor", "seq"], name="audit_actor_seq"),
             models.Index(fields=["action", "seq"], name="audit_action_seq"),
             models.Index(fields=["request_id"], name="audit_request_id"),
+            # The actor filter for system actors (task:..., idp:...): partial, so user events (indexed by
+            # actor_id above) add nothing to it and appends by users pay nothing for it.
+            models.Index(
+                fields=["actor_label", "seq"], name="audit_system_actor_seq", condition=models.Q(actor__isnull=True)
+            ),
         ]
         # Every index slows every append: composite (filter, seq) indexes serve the filtered,
         # seq-ordered pages; no LIKE or single-column duplicates of them.

@@ -18,8 +18,8 @@ from audit.models import AuditEvent
 from audit.services import READER_ROLES, tip_seq
 from core.roles import has_role
 
-PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
+PAGE_SIZE = 50  # portal.pagination.DEFAULT_LIMIT (audit sits below portal and cannot import it)
+MAX_PAGE_SIZE = 200  # portal.pagination.MAX_LIMIT
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import json
 import tempfile
 
 from django.contrib import messages
+from django.core.exceptions import BadRequest
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -35,6 +36,15 @@ def _cursor(value: str | None) -> int | None:
         return None
 
 
+def _limit(value: str | None) -> int:
+    """``?limit=``: 50 by default, at most 200; anything but a positive whole number is a 400."""
+    if not value:
+        return selectors.PAGE_SIZE
+    if not value.isdigit() or len(value) > 9 or int(value) < 1:
+        raise BadRequest(f"limit must be a whole number from 1 to {selectors.MAX_PAGE_SIZE}")
+    return min(int(value), selectors.MAX_PAGE_SIZE)
+
+
 @role_required(*READERS)
 @require_GET
 def events(request: HttpRequest) -> HttpResponse:
@@ -42,7 +52,12 @@ def events(request: HttpRequest) -> HttpResponse:
     form = EventFilterForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
     flt = form.to_filter()
-    page = selectors.event_page(flt, before=_cursor(request.GET.get("before")), after=_cursor(request.GET.get("after")))
+    page = selectors.event_page(
+        flt,
+        before=_cursor(request.GET.get("before")),
+        after=_cursor(request.GET.get("after")),
+        size=_limit(request.GET.get("limit")),
+    )
     query = request.GET.copy()
     for key in ("before", "after"):
         query.pop(key, None)

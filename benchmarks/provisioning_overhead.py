@@ -14,7 +14,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -22,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks._report import Row, absolute, standard_main
 from benchmarks._scratch import postgres_url_or_exit, scratch_database
 
 TARGET_MS = 20.0
@@ -109,7 +109,7 @@ def _template() -> tuple[str, str, str]:
     raise SystemExit("the demo catalog has no self-service published template")
 
 
-def run(count: int) -> tuple[list[float], int]:
+def provision_all(count: int) -> tuple[list[float], int]:
     """Per-workspace seconds, and the audit events the workspaces recorded."""
     from audit.models import AuditEvent
     from catalog.demo import seed_catalog
@@ -147,28 +147,23 @@ def run(count: int) -> tuple[list[float], int]:
     return per_workspace, AuditEvent.objects.count() - events_before
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.provisioning_overhead", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--workspaces", type=int, default=500)
-    parser.add_argument("--database", default="enclave_bench_provisioning", help="scratch database (recreated)")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
-    args = parser.parse_args(argv)
+def run(quick: bool) -> list[Row]:
+    count = 20 if quick else 500
     url = postgres_url_or_exit()
-    with scratch_database(url, args.database, keep=args.keep):
-        times, events = run(args.workspaces)
+    with scratch_database(url, "enclave_bench_provisioning"):
+        times, events = provision_all(count)
     warm = times[min(10, len(times) - 1) :] or times  # the first few pay for imports and caches
     mean = statistics.fmean(warm) * 1000
     ordered = sorted(warm)
     p95 = ordered[max(int(len(ordered) * 0.95) - 1, 0)] * 1000
-    verdict = "meets" if mean < TARGET_MS else "BELOW"
-    print(f"{args.workspaces:,} workspaces requested -> provisioned -> running with a no-op backend "
-          f"({events / args.workspaces:.1f} audit events each)")  # fmt: skip
-    print(
-        f"portal overhead per workspace: mean {mean:.1f} ms, p95 {p95:.1f} ms  ({verdict} target < {TARGET_MS:.0f} ms)"
-    )
-    return 0
+    print(f"{count:,} workspaces requested -> provisioned -> running with a no-op backend "
+          f"({events / count:.1f} audit events each); mean {mean:.1f} ms, p95 {p95:.1f} ms")  # fmt: skip
+    return [absolute("portal overhead per provisioned workspace", mean, "ms", limit=TARGET_MS, higher_is_better=False,
+                     target=f"< {TARGET_MS:.0f} ms (mean)")]  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    return standard_main("python -m benchmarks.provisioning_overhead", __doc__, run, argv)
 
 
 if __name__ == "__main__":

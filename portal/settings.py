@@ -462,15 +462,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "portal.api_parsing.BoundedLimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "portal.pagination.KeysetPagination",  # ?limit= (50, max 200) & ?cursor=
     "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["portal.renderers.ORJSONRenderer"],
     # State-changing calls per user and per client address (reads are not throttled): 429 + Retry-After.
     "DEFAULT_THROTTLE_CLASSES": ["portal.throttling.UserWriteThrottle", "portal.throttling.IPWriteThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user_writes": env.str("ENCLAVE_API_WRITE_RATE_USER", default="120/min"),
         "ip_writes": env.str("ENCLAVE_API_WRITE_RATE_IP", default="300/min"),
     },
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "portal.api_errors.exception_handler",
 }
 ENCLAVE_API_SCHEMA_PUBLIC = env.bool("ENCLAVE_API_SCHEMA_PUBLIC", default=False)

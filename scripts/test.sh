@@ -36,6 +36,11 @@ PYTHONPATH=. .venv/bin/python scripts/import_cycles.py
 echo "==> tests on ${DATABASE_URL:-SQLite} (Redis: ${REDIS_URL:-none})"
 .venv/bin/python -m pytest "$@"
 
+if [[ "${DATABASE_URL:-}" == postgres* ]]; then
+  echo "==> the benchmarks in quick mode (tiny sizes: they must run; their figures mean nothing here)"
+  timeout 600 .venv/bin/python -m benchmarks --quick
+fi
+
 echo "==> the database-agnostic core again on SQLite, the embedded default (PostgreSQL-only tests ran above)"
 DATABASE_URL="sqlite:///:memory:" REDIS_URL="" ENCLAVE_REQUIRE_SERVICES=0 .venv/bin/python -m pytest -m "not integration and not browser and not sso" \
   tests/audit tests/security -q "$@"

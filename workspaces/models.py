@@ -87,6 +87,10 @@ class Workspace(models.Model):
             models.Index(
                 fields=["next_due_at"], name="workspace_next_due", condition=models.Q(next_due_at__isnull=False)
             ),
+            # The fleet filtered by state, a keyset page at a time (state = X ORDER BY created_at DESC, id DESC).
+            models.Index(fields=["state", "-created_at", "-id"], name="workspace_state_created"),
+            # My workspaces, a keyset page at a time (owner = X ORDER BY created_at DESC, id DESC).
+            models.Index(fields=["owner", "-created_at", "-id"], name="workspace_owner_created"),
         ]
 
     def __str__(self) -> str:

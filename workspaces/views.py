@@ -22,6 +22,7 @@ from catalog.specs import SpecInvalid, parse_spec
 from core.errors import DomainError
 from core.permissions import role_required
 from core.roles import Role
+from portal.pagination import KeysetPage, page_errors, page_from_request, page_query, request_params
 from portal.permissions import not_found
 from workspaces import selectors, services
 from workspaces.exceptions import WorkspaceNotFound
@@ -34,12 +35,20 @@ VIEWERS = (Role.DATA_SCIENTIST, Role.CATALOG_ADMIN, Role.AUDITOR)
 
 
 def _list_context(request: HttpRequest) -> dict[str, Any]:
-    rows = list(selectors.workspaces_of(request.user))
+    page = page_from_request(request, selectors.workspaces_of(request.user), ordering=selectors.LIST_ORDER)
     prices = price_index()
     return {
-        "rows": [{"ws": ws, "cost": selectors.cost_so_far(ws, prices)} for ws in rows],
-        "live": selectors.any_transitional(rows),
+        "rows": [{"ws": ws, "cost": selectors.cost_so_far(ws, prices)} for ws in page.rows],
+        "live": selectors.any_transitional(page.rows),
+        "pager": _pager(request, page),
     }
+
+
+def _pager(request: HttpRequest, page: KeysetPage[Any] | None) -> dict[str, Any]:
+    """The previous/next links of a keyset page (``templates/_pager.html``)."""
+    if page is None:
+        return {}
+    return {"previous": page_query(request, page.previous_cursor), "next": page_query(request, page.next_cursor)}
 
 
 @role_required(Role.DATA_SCIENTIST)
@@ -248,9 +257,12 @@ def fleet(request: HttpRequest) -> HttpResponse:
     if state not in S.values:
         state = ""
     drift_only = request.GET.get("drift") == "1"
-    view = selectors.fleet(state=state, drift_only=drift_only)
+    with page_errors(request):
+        cursor, limit = request_params(request)
+        view = selectors.fleet(state=state, drift_only=drift_only, cursor=cursor, limit=limit)
     context = {
         "fleet": view,
+        "pager": _pager(request, view.page),
         "state": state,
         "drift_only": drift_only,
         "states": S.choices,

@@ -16,7 +16,7 @@ def test_auditor_pages_through_events_newest_first_with_a_cursor(client, auditor
     for i in range(5):
         record(action=Action.WORKSPACE_REQUESTED, actor=scientist, target=("workspaces.workspace", str(i), "ws"))
     client.force_login(auditor)
-    first = client.get(URL, {"page_size": 2, "action": "workspace.requested"}).json()
+    first = client.get(URL, {"limit": 2, "action": "workspace.requested"}).json()
     assert [e["target_id"] for e in first["results"]] == ["4", "3"]
     assert "cursor=" in first["next"]
     second = client.get(first["next"]).json()
