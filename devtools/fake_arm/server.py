@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 import ssl
+import sys
 import threading
 import time
 import uuid
@@ -586,6 +587,13 @@ class _FakeArmServer(ThreadingHTTPServer):
         self.ssl_context = ssl_context
         self.verbose = verbose
         self.base_url = f"https://{address[0]}:{self.server_address[1]}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that connects and leaves without finishing the TLS handshake (a port probe, a
+        # browser's speculative connection) is not an error worth a traceback in the demo's log.
+        if isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 @dataclass
