@@ -12,6 +12,7 @@ HOST=127.0.0.1
 WEB_PORT=${ENCLAVE_PORT:-8000}
 AWS_PORT=${ENCLAVE_AWS_PORT:-5000}
 ARM_PORT=${ENCLAVE_ARM_PORT:-8443}
+STUDIO_PORT=${ENCLAVE_STUDIO_PORT:-8444}
 IDP_PORT=${ENCLAVE_IDP_PORT:-9000}
 MAIL_PORT=${ENCLAVE_MAIL_PORT:-1025}
 MAIL_WEB_PORT=${ENCLAVE_MAIL_WEB_PORT:-8025}
@@ -28,7 +29,9 @@ export ENCLAVE_AWS_ENDPOINT_URL=${ENCLAVE_AWS_ENDPOINT_URL:-http://$HOST:$AWS_PO
 export ENCLAVE_AZURE_ARM_ENDPOINT=${ENCLAVE_AZURE_ARM_ENDPOINT:-https://$HOST:$ARM_PORT}
 export ENCLAVE_AZURE_CA_BUNDLE=${ENCLAVE_AZURE_CA_BUNDLE:-$RUN/fake-arm/fake-arm-ca.pem}
 export ENCLAVE_AZURE_STATIC_TOKEN=${ENCLAVE_AZURE_STATIC_TOKEN:-demo-arm-token-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}
-export ENCLAVE_AZURE_STUDIO_URL=${ENCLAVE_AZURE_STUDIO_URL:-https://$HOST:$ARM_PORT/studio}
+# Azure ML studio stand-in: served by the fake ARM over plain HTTP on loopback, so the browser
+# opens it without a certificate warning (ARM itself is HTTPS with a throw-away CA).
+export ENCLAVE_AZURE_STUDIO_URL=${ENCLAVE_AZURE_STUDIO_URL:-http://$HOST:$STUDIO_PORT/studio}
 export AZURE_TENANT_ID=${AZURE_TENANT_ID:-00000000-0000-4000-8000-000000000de0}
 export ENCLAVE_OIDC_PROVIDERS=${ENCLAVE_OIDC_PROVIDERS:-demo}
 export ENCLAVE_OIDC_DEMO_NAME=${ENCLAVE_OIDC_DEMO_NAME:-Demo IdP}
@@ -91,7 +94,7 @@ $PY manage.py seed_demo
 echo "==> cloud stand-ins, the demo identity provider and mail catcher"
 start aws-stand-in $PY -m devtools.moto_stand_in --host $HOST --port "$AWS_PORT" --provision-delay "${ENCLAVE_DEMO_PROVISION_DELAY:-8}"
 start fake-arm $PY -m devtools.fake_arm --host $HOST --port "$ARM_PORT" --cert-dir "$RUN/fake-arm" \
-  --token "$ENCLAVE_AZURE_STATIC_TOKEN" --tenant-id "$AZURE_TENANT_ID" --delay "${ENCLAVE_DEMO_PROVISION_DELAY:-8}"
+  --token "$ENCLAVE_AZURE_STATIC_TOKEN" --tenant-id "$AZURE_TENANT_ID" --delay "${ENCLAVE_DEMO_PROVISION_DELAY:-8}" --studio-port "$STUDIO_PORT"
 start oidc-idp $PY -m devtools.oidc_idp --host $HOST --port "$IDP_PORT" \
   --client-id "$ENCLAVE_OIDC_DEMO_CLIENT_ID" --client-secret "$ENCLAVE_OIDC_DEMO_CLIENT_SECRET" \
   --redirect-uri "$ENCLAVE_BASE_URL/accounts/oidc/demo/login/callback/"

@@ -49,7 +49,7 @@ def _untracked() -> set[str]:
 
 
 def test_ctrl_c_stops_every_component_quickly_and_the_run_command_exits_0(tmp_path: Path) -> None:
-    web, aws, arm, idp, mail_smtp, mail_web = _spare_ports(6)
+    web, aws, arm, idp, mail_smtp, mail_web, studio = _spare_ports(7)
     run_dir = tmp_path / "run"
     env = {
         k: v
@@ -62,6 +62,7 @@ def test_ctrl_c_stops_every_component_quickly_and_the_run_command_exits_0(tmp_pa
         ENCLAVE_AWS_PORT=str(aws),
         ENCLAVE_ARM_PORT=str(arm),
         ENCLAVE_IDP_PORT=str(idp),
+        ENCLAVE_STUDIO_PORT=str(studio),
         ENCLAVE_MAIL_PORT=str(mail_smtp),
         ENCLAVE_MAIL_WEB_PORT=str(mail_web),
         HOME=str(tmp_path / "home"),  # gunicorn's default control socket lives under ~/.gunicorn
