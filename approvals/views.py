@@ -280,7 +280,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Your request for {req.subject} was sent to the approvers.")
             return redirect("approvals:my_requests")
-    context = {"form": form, "has_workspaces": form.fields["workspace"].queryset.exists()}  # type: ignore[attr-defined]
+    context = {"form": form, "has_workspaces": selectors.grantable_workspaces(request.user).exists()}
     return render(request, "approvals/new_request.html", context, status=400 if form.errors else 200)
 
 

@@ -15,8 +15,9 @@ from audit.actions import Action
 from audit.models import AuditEvent
 from catalog.models import InstancePrice
 from catalog.selectors import price_index
+from catalog.usage import Counts
 from core.roles import Role, has_role
-from workspaces.models import Workspace, WorkspaceState
+from workspaces.models import LIVE_STATES, Workspace, WorkspaceState
 from workspaces.permissions import can_view, can_view_fleet
 from workspaces.reconcile import ORPHAN_REPORT_INTERVAL, ORPHAN_TARGET
 from workspaces.services import QUOTA_RUNNING_STATES, TRANSITIONAL_STATES
@@ -157,3 +158,21 @@ def dashboard_panels(user: Any) -> list[dict[str, Any]]:
             }
         )
     return panels
+
+
+def quota_counts(user: Any) -> Counts:
+    """What the user's quota counts right now (two small queries): running or starting or awaiting
+    approval, every live workspace, and live workspaces per template. Registered with
+    ``catalog.usage`` so the catalog and the request form show usage before anyone submits."""
+    mine = Workspace.objects.filter(owner_id=user.pk)
+    totals = mine.aggregate(
+        total=Count("pk", filter=Q(state__in=LIVE_STATES)),
+        running=Count("pk", filter=Q(state__in=QUOTA_RUNNING_STATES)),
+    )
+    per_template = dict(
+        mine.filter(state__in=LIVE_STATES)
+        .values_list("template_version__template_id")
+        .annotate(n=Count("pk"))
+        .values_list("template_version__template_id", "n")
+    )
+    return Counts(running=int(totals["running"] or 0), total=int(totals["total"] or 0), per_template=per_template)

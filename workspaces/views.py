@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from catalog import usage
 from catalog.providers import Provider
 from catalog.selectors import PROVIDER_LABELS, price_index, published_version, template_by_slug
 from catalog.specs import SpecInvalid, parse_spec
@@ -92,12 +93,15 @@ def request_workspace(request: HttpRequest, slug: str) -> HttpResponse:
             else:
                 messages.success(request, f"“{ws.name}” was requested; provisioning has started.")
             return redirect("workspaces:detail", pk=ws.pk)
+    quota = usage.usage_for(request.user)
     context = {
         "template": template,
         "version": version,
         "spec": spec,
         "form": form,
         "provider_label": PROVIDER_LABELS.get(template.provider, template.provider),
+        "usage": quota,
+        "template_in_use": quota.of_template(template.pk) if quota else 0,
     }
     return render(request, "workspaces/request.html", context, status=400 if form.errors else 200)
 
