@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from approvals import notifications, permissions, selectors, services
 from approvals.exceptions import RequestNotFound
 from approvals.forms import DatasetForm, DecisionForm, NewRequestForm, PolicyForm
-from approvals.models import AccessRequest, ApprovalPolicy, Grant, GrantStatus, RequestState
+from approvals.models import AccessRequest, ApprovalPolicy, Grant, GrantStatus, RequestState, Verdict
 from core.errors import DomainError
 from core.permissions import any_role, role_required
 from core.roles import Role
@@ -175,6 +175,7 @@ def request_detail(request: HttpRequest, pk: Any) -> HttpResponse:
         "grant": grant,
         "decisions": req.decision_list,  # type: ignore[attr-defined]
         "still_needed": selectors.still_needed(req),
+        "approvals_given": len([d for d in req.decision_list if d.verdict == Verdict.APPROVE]),  # type: ignore[attr-defined]
         "stage": stage,
         "can_decide": req.state == RequestState.PENDING
         and permissions.may_decide_at(request.user, req, stage, fallback)

@@ -91,7 +91,7 @@ AREAS: list[tuple[str, list[tuple[Action, str]]]] = [
             (A.ACCESS_REQUEST_REMINDED, "Approvers reminded"),
             (A.ACCESS_REQUEST_ESCALATED, "Escalated to the fallback approvers"),
             (A.ACCESS_REQUEST_REFUSED, "Access request refused"),
-            (A.ACCESS_REQUEST_DECISION_REFUSED, "A decision was not accepted"),
+            (A.ACCESS_REQUEST_DECISION_REFUSED, "A decision attempt was not accepted"),
             (A.GRANT_APPLIED, "Access granted in the cloud"),
             (A.GRANT_APPLY_FAILED, "Granting access failed"),
             (A.GRANT_EXPIRY_WARNED, "Expiry warning sent"),
@@ -135,6 +135,20 @@ def actor_label(actor: object) -> str:
         _, _, name = text.partition(":")
         return f"Enclave ({SYSTEM_ACTORS.get(name, humanise(name.rsplit('.', 1)[-1]).lower())})"
     return text or "Enclave"
+
+
+OUTCOMES: dict[str, str] = {"success": "", "denied": "refused", "error": "failed"}
+
+
+def outcome_label(outcome: object) -> str:
+    """What to add after an action's label: nothing for success, "refused" or "failed" otherwise.
+    (The raw word "denied" next to an approver's refused click read as a denial of the request.)"""
+    key = str(outcome or "")
+    return OUTCOMES.get(key, key)
+
+
+def outcome_choice_label(outcome: str) -> str:
+    return {"success": "Succeeded", "denied": "Refused", "error": "Failed"}.get(outcome, outcome)
 
 
 def grouped_choices() -> list[tuple[str, list[tuple[str, str]]]]:

@@ -14,15 +14,15 @@ PROVIDERS: dict[str, str] = {
 STATES: dict[str, str] = {
     # workspaces
     "requested": "Requested",
-    "pending_approval": "Waiting for approval",
+    "pending_approval": "Pending approval",
     "approved": "Approved",
     "rejected": "Rejected",
-    "provisioning": "Being built",
+    "provisioning": "Provisioning",
     "running": "Running",
     "stopping": "Stopping",
     "stopped": "Stopped",
     "starting": "Starting",
-    "deleting": "Being deleted",
+    "deleting": "Deleting",
     "deleted": "Deleted",
     "failed": "Failed",
     # access requests and grants

@@ -176,3 +176,38 @@ def quota_counts(user: Any) -> Counts:
         .values_list("template_version__template_id", "n")
     )
     return Counts(running=int(totals["running"] or 0), total=int(totals["total"] or 0), per_template=per_template)
+
+
+@dataclass(frozen=True)
+class ProgressStep:
+    label: str
+    status: str  # "done", "current" or "todo"
+
+
+@dataclass(frozen=True)
+class Progress:
+    steps: list[ProgressStep]
+    elapsed_seconds: int
+    provider_status: str
+
+
+_BUILD_STEPS = ("Requested", "Identity and network", "Instance creating", "In service")
+
+
+def build_progress(ws: Workspace) -> Progress | None:
+    """Where a new workspace is on its way to service, as steps a person recognises, with the time
+    since the current operation began and the provider's own status word; None once settled
+    (or for stop/start/delete, which show their state alone)."""
+    if ws.state in (S.REQUESTED, S.PENDING_APPROVAL, S.APPROVED):
+        current = 0
+    elif ws.state == S.PROVISIONING:
+        current = 2 if ws.cloud_ref or ws.cloud_status else 1
+    else:
+        return None
+    steps = [
+        ProgressStep(label, "done" if i < current else "current" if i == current else "todo")
+        for i, label in enumerate(_BUILD_STEPS)
+    ]
+    started = ws.operation_started_at or ws.created_at
+    elapsed = int((timezone.now() - started).total_seconds()) if started else 0
+    return Progress(steps=steps, elapsed_seconds=max(elapsed, 0), provider_status=ws.cloud_status)

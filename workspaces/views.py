@@ -88,10 +88,8 @@ def request_workspace(request: HttpRequest, slug: str) -> HttpResponse:
         except DomainError as exc:
             form.add_domain_errors(exc.field_errors, exc.message)
         else:
-            if ws.state == S.PENDING_APPROVAL:
-                messages.success(request, f"“{ws.name}” was requested and is waiting for approval.")
-            else:
-                messages.success(request, f"“{ws.name}” was requested; provisioning has started.")
+            # No one-shot banner here: the workspace page shows a message that follows the state
+            # ("provisioning has started" used to stay on screen after the workspace was running).
             return redirect("workspaces:detail", pk=ws.pk)
     quota = usage.usage_for(request.user)
     context = {
@@ -120,6 +118,7 @@ def _detail_context(request: HttpRequest, ws: Workspace) -> dict[str, Any]:
         "ws": ws,
         "cost": selectors.cost_so_far(ws),
         "live": ws.state in services.TRANSITIONAL_STATES,
+        "progress": selectors.build_progress(ws),
         "is_owner": can_operate(request.user, ws),
         "provider_label": PROVIDER_LABELS.get(ws.provider, ws.provider),
         "hardening": [

@@ -20,6 +20,7 @@ register.filter("classification_label", core_labels.classification_label)
 register.filter("field_label", core_labels.field_label)
 register.filter("action_label", audit_labels.action_label)
 register.filter("actor_label", audit_labels.actor_label)
+register.filter("outcome_label", audit_labels.outcome_label)
 
 
 @register.filter

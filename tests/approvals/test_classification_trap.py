@@ -66,7 +66,7 @@ def test_a_posted_workspace_that_cannot_hold_the_dataset_is_refused_on_the_works
 
 
 def test_the_workspace_request_form_has_no_default_classification(client: Any, scientist: Any) -> None:
-    version = TemplateVersionFactory()
+    version: Any = TemplateVersionFactory()
     client.force_login(scientist)
 
     page = client.get(reverse("workspaces:request", kwargs={"slug": version.template.slug})).content.decode()

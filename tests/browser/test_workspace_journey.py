@@ -74,11 +74,11 @@ def journey(request: pytest.FixtureRequest, transactional_db: Any) -> Journey:
                 "permissions_boundary_arn": network.permissions_boundary_arn,
             },
         )
-        return Journey("aws", entry["slug"], "ml.t3.large", "direct_internet_access", "Disabled")
+        return Journey("aws", entry["slug"], "ml.t3.large", "Direct internet access", "Disabled")
     request.getfixturevalue("clean_fake_arm")
     entry = _demo("secure-azure-ml")
     _publish(entry, entry["spec"])
-    return Journey("azure", entry["slug"], "Standard_DS4_v2", "ssh_public_access", "Disabled")
+    return Journey("azure", entry["slug"], "Standard_DS4_v2", "SSH from the internet", "Disabled")
 
 
 @pytest.fixture
@@ -125,13 +125,17 @@ def test_scientist_requests_watches_opens_and_stops_a_workspace(
     state = page.get_by_test_id("status-panel").get_by_test_id("state")
     expect(state).to_have_text(re.compile("Requested|Provisioning"))
     page.evaluate("window.enclaveNoReload = true")  # lost if the page reloads
+    expect(page.get_by_test_id("progress")).to_contain_text("Identity and network")
+    expect(page.get_by_test_id("progress-detail")).to_contain_text("elapsed")
     screenshot(f"workspace-{journey.provider}-provisioning")
     expect(state).to_have_text("Running", timeout=90_000)
     assert page.evaluate("window.enclaveNoReload === true"), "the page reloaded instead of updating live"
     hardening = page.get_by_test_id("hardening")
     expect(hardening).to_contain_text(journey.hardening_key)
     expect(hardening).to_contain_text(journey.hardening_text)
-    expect(page.get_by_test_id("timeline")).to_contain_text("workspace.running")
+    expect(page.get_by_test_id("timeline")).to_contain_text("Workspace running")
+    expect(page.get_by_test_id("state-banner")).to_contain_text("is running")
+    expect(page.get_by_test_id("progress")).to_have_count(0)  # steps are for the way to service only
     screenshot(f"workspace-{journey.provider}-running")
 
     ws = Workspace.objects.get(owner=scientist)

@@ -29,7 +29,7 @@ def test_the_catalog_shows_how_much_of_the_quota_is_used(client: Any, scientist:
 def test_the_request_form_warns_before_submitting_when_the_template_limit_is_reached(
     client: Any, scientist: Any
 ) -> None:
-    version = TemplateVersionFactory(template__max_workspaces_per_user=1)
+    version: Any = TemplateVersionFactory(template__max_workspaces_per_user=1)
     WorkspaceFactory(owner=scientist, template_version=version, state="stopped")
     client.force_login(scientist)
 
