@@ -5,16 +5,19 @@ parse input and show the services' refusals on the right fields."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.urls import reverse
 
 from approvals import selectors
 from approvals.models import ApprovalPolicy, Dataset, Verdict
 from catalog.models import Classification
 from catalog.providers import Provider
 from core import limits
+from core.labels import classification_label, provider_label, state_label
 from workspaces.models import Workspace
 
 PROVIDER_CHOICES = [
@@ -101,8 +104,10 @@ class PolicyForm(DomainErrorsMixin, forms.Form):
 class WorkspaceChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Any) -> str:
         ws: Workspace = obj
-        cloud = "Azure ML" if ws.provider == Provider.AZURE_ML else "AWS SageMaker"
-        return f"{ws.name} ({cloud}, {ws.data_classification}, {ws.get_state_display().lower()})"
+        return (
+            f"{ws.name} ({provider_label(ws.provider)}, {classification_label(ws.data_classification)} data, "
+            f"{state_label(ws.state).lower()})"
+        )
 
 
 class DatasetChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -123,8 +128,34 @@ class NewRequestForm(DomainErrorsMixin, forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["dataset"].queryset = selectors.requestable_datasets()  # type: ignore[attr-defined]
-        self.fields["workspace"].queryset = selectors.grantable_workspaces(user)  # type: ignore[attr-defined]
+        datasets = selectors.requestable_datasets()
+        self.fields["dataset"].queryset = datasets  # type: ignore[attr-defined]
+        # Only workspaces that can hold the chosen dataset are offered (same cloud, classified at
+        # least as high), so nobody learns after submitting that their workspace does not fit.
+        slug = self.data.get("dataset") if self.is_bound else self.initial.get("dataset")
+        self.chosen_dataset: Dataset | None = datasets.filter(slug=slug).first() if slug else None
+        self.fields["workspace"].queryset = selectors.grantable_workspaces(  # type: ignore[attr-defined]
+            user, for_dataset=self.chosen_dataset
+        )
+        # Choosing a dataset refreshes the workspace choice (htmx; without JavaScript the server still refuses).
+        self.fields["dataset"].widget.attrs.update(
+            {
+                "hx-get": reverse("approvals:new_request"),
+                "hx-trigger": "change",
+                "hx-target": "#workspace-choice",
+                "hx-select": "#workspace-choice",
+                "hx-swap": "outerHTML",
+            }
+        )
+
+    def fitting_catalog_url(self) -> str:
+        """The catalog filtered to templates that can hold the chosen dataset."""
+        ds = self.chosen_dataset
+        if ds is None:
+            return reverse("catalog:catalog")
+        return (
+            f"{reverse('catalog:catalog')}?{urlencode({'provider': ds.provider, 'classification': ds.classification})}"
+        )
 
 
 class DecisionForm(forms.Form):

@@ -26,7 +26,7 @@ from approvals.models import (
     RequestState,
     Verdict,
 )
-from approvals.services import GRANTABLE_WORKSPACE_STATES
+from approvals.services import CLASSIFICATION_RANK, GRANTABLE_WORKSPACE_STATES
 from audit.models import AuditEvent
 from core.roles import Role, has_role
 from portal.pagination import DEFAULT_LIMIT, BoundedCount, KeysetPage, bounded_count, keyset_page
@@ -66,9 +66,17 @@ def policies() -> QuerySet[ApprovalPolicy]:
     )
 
 
-def grantable_workspaces(user: Any) -> QuerySet[Workspace]:
-    """The user's workspaces that exist in the cloud and can receive a grant."""
-    return Workspace.objects.filter(owner_id=user.pk, state__in=GRANTABLE_WORKSPACE_STATES).order_by("name")
+def grantable_workspaces(user: Any, *, for_dataset: Dataset | None = None) -> QuerySet[Workspace]:
+    """The user's workspaces that exist in the cloud and can receive a grant; with ``for_dataset``,
+    only those that may hold it (the same cloud, classified at least as high as the dataset)."""
+    qs = Workspace.objects.filter(owner_id=user.pk, state__in=GRANTABLE_WORKSPACE_STATES)
+    if for_dataset is not None:
+        floor = CLASSIFICATION_RANK[for_dataset.classification]
+        qs = qs.filter(
+            provider=for_dataset.provider,
+            data_classification__in=[c for c, rank in CLASSIFICATION_RANK.items() if rank >= floor],
+        )
+    return qs.order_by("name")
 
 
 # --- requests ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from approvals import notifications, permissions, selectors, selectors_reviews, services
 from approvals.exceptions import RequestNotFound
 from approvals.forms import DatasetForm, DecisionForm, NewRequestForm, PolicyForm
-from approvals.models import AccessRequest, ApprovalPolicy, Grant, GrantStatus, RequestState
+from approvals.models import AccessRequest, ApprovalPolicy, Grant, GrantStatus, RequestState, Verdict
 from core.errors import DomainError
 from core.permissions import any_role, role_required
 from core.roles import Role
@@ -185,6 +185,7 @@ def request_detail(request: HttpRequest, pk: Any) -> HttpResponse:
         "grant": grant,
         "decisions": req.decision_list,  # type: ignore[attr-defined]
         "still_needed": selectors.still_needed(req),
+        "approvals_given": len([d for d in req.decision_list if d.verdict == Verdict.APPROVE]),  # type: ignore[attr-defined]
         "stage": stage,
         "can_decide": req.state == RequestState.PENDING
         and permissions.may_decide_at(request.user, req, stage, fallback)
@@ -294,7 +295,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Your request for {req.subject} was sent to the approvers.")
             return redirect("approvals:my_requests")
-    context = {"form": form, "has_workspaces": form.fields["workspace"].queryset.exists()}  # type: ignore[attr-defined]
+    context = {"form": form, "has_workspaces": selectors.grantable_workspaces(request.user).exists()}
     return render(request, "approvals/new_request.html", context, status=400 if form.errors else 200)
 
 

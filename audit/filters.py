@@ -17,7 +17,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from audit.actions import Action, Outcome
+from audit.actions import Outcome
+from audit.labels import grouped_choices, outcome_choice_label
 from audit.models import AuditEvent
 
 
@@ -109,14 +110,23 @@ class MomentField(forms.CharField):
 
 
 class EventFilterForm(forms.Form):
-    since = MomentField(label="From", help_text="date or date-time, UTC")
-    until = MomentField(label="Until", end=True, help_text="exclusive; a bare date includes that day")
-    actor = forms.CharField(required=False, max_length=200, label="Actor")
-    action = forms.ChoiceField(
-        required=False, choices=[("", "any action"), *[(a.value, a.value) for a in Action]], label="Action"
+    # Date pickers (the browser's own); a typed ISO date or date-time is still accepted.
+    since = MomentField(
+        label="From", help_text="UTC", widget=forms.TextInput(attrs={"type": "datetime-local", "step": 1})
     )
+    until = MomentField(
+        label="Until",
+        end=True,
+        help_text="UTC, exclusive",
+        widget=forms.TextInput(attrs={"type": "datetime-local", "step": 1}),
+    )
+    actor = forms.CharField(required=False, max_length=200, label="Actor")
+    # Grouped by area, in people's words; the stored code is what is filtered on (and exported).
+    action = forms.ChoiceField(required=False, choices=[("", "any action"), *grouped_choices()], label="Action")
     outcome = forms.ChoiceField(
-        required=False, choices=[("", "any outcome"), *[(o.value, o.value) for o in Outcome]], label="Outcome"
+        required=False,
+        choices=[("", "any outcome"), *[(o.value, outcome_choice_label(o.value)) for o in Outcome]],
+        label="Outcome",
     )
     target_type = forms.CharField(required=False, max_length=80, label="Target type")
     target_id = forms.CharField(required=False, max_length=80, label="Target id")

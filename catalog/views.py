@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog import baseline as baseline_rules
-from catalog import selectors, services
+from catalog import selectors, services, usage
 from catalog.forms import (
     STARTER_SPECS,
     BaselineForm,
@@ -83,6 +83,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
         "classification": classification,
         "providers": list(selectors.PROVIDER_LABELS.items()),
         "classifications": Classification.choices,
+        "usage": usage.usage_for(request.user) if has_role(request.user, Role.DATA_SCIENTIST) else None,
     }
     return render(request, "catalog/catalog.html", context)
 

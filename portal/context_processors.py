@@ -42,4 +42,5 @@ def enclave(request: HttpRequest) -> dict[str, Any]:
         "local_login_enabled": settings.ENCLAVE_LOCAL_LOGIN,
         "enclave_env": settings.ENCLAVE_ENV,
         "nav_items": _nav_items(roles),
+        "demo_mailbox_url": "" if settings.ENCLAVE_ENV == "production" else settings.ENCLAVE_DEMO_MAILBOX_URL,
     }

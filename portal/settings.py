@@ -350,7 +350,7 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Static files, i18n -------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = not PRODUCTION
 STORAGES = {
@@ -372,6 +372,8 @@ USE_TZ = True
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Enclave <enclave@localhost>")
+# The demo mail catcher's mailbox page (scripts/run.sh sets it); linked from the footer outside production.
+ENCLAVE_DEMO_MAILBOX_URL = env.str("ENCLAVE_DEMO_MAILBOX_URL", default="")
 
 # --- Celery ----------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"

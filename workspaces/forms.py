@@ -25,9 +25,16 @@ class RequestWorkspaceForm(forms.Form):
         sizes.choices = [(s, s) for s in spec.allowed_sizes]
         sizes.initial = spec.default_size
         labels = dict(Classification.choices)
-        cast(forms.ChoiceField, self.fields["data_classification"]).choices = [
+        # No default: a pre-selected "Internal" let people build a workspace that cannot hold the
+        # confidential data they came for, and they found out only when asking for the data.
+        classification = cast(forms.ChoiceField, self.fields["data_classification"])
+        classification.choices = [("", "Choose the most sensitive data you will use…")] + [
             (c, labels.get(c, c)) for c in template.classifications
         ]
+        classification.help_text = (
+            "A workspace can only receive datasets classified at or below this. "
+            "Datasets of a higher classification will need another workspace."
+        )
         if spec.max_volume_gb is None:
             del self.fields["volume_size_gb"]
         else:

@@ -17,9 +17,10 @@ from audit.actions import Action
 from audit.models import AuditEvent
 from catalog.models import InstancePrice
 from catalog.selectors import price_index
+from catalog.usage import Counts
 from core.roles import Role, has_role
 from portal.pagination import DEFAULT_LIMIT, BoundedCount, KeysetPage, keyset_page
-from workspaces.models import Workspace, WorkspaceState
+from workspaces.models import LIVE_STATES, Workspace, WorkspaceState
 from workspaces.permissions import can_view, can_view_fleet
 from workspaces.reconcile import ORPHAN_REPORT_INTERVAL, ORPHAN_TARGET
 from workspaces.services import QUOTA_RUNNING_STATES, TRANSITIONAL_STATES
@@ -204,3 +205,56 @@ def dashboard_panels(user: Any) -> list[dict[str, Any]]:
             }
         )
     return panels
+
+
+def quota_counts(user: Any) -> Counts:
+    """What the user's quota counts right now (two small queries): running or starting or awaiting
+    approval, every live workspace, and live workspaces per template. Registered with
+    ``catalog.usage`` so the catalog and the request form show usage before anyone submits."""
+    mine = Workspace.objects.filter(owner_id=user.pk)
+    totals = mine.aggregate(
+        total=Count("pk", filter=Q(state__in=LIVE_STATES)),
+        running=Count("pk", filter=Q(state__in=QUOTA_RUNNING_STATES)),
+    )
+    per_template = dict(
+        mine.filter(state__in=LIVE_STATES)
+        .values_list("template_version__template_id")
+        .annotate(n=Count("pk"))
+        .values_list("template_version__template_id", "n")
+    )
+    return Counts(running=int(totals["running"] or 0), total=int(totals["total"] or 0), per_template=per_template)
+
+
+@dataclass(frozen=True)
+class ProgressStep:
+    label: str
+    status: str  # "done", "current" or "todo"
+
+
+@dataclass(frozen=True)
+class Progress:
+    steps: list[ProgressStep]
+    elapsed_seconds: int
+    provider_status: str
+
+
+_BUILD_STEPS = ("Requested", "Identity and network", "Instance creating", "In service")
+
+
+def build_progress(ws: Workspace) -> Progress | None:
+    """Where a new workspace is on its way to service, as steps a person recognises, with the time
+    since the current operation began and the provider's own status word; None once settled
+    (or for stop/start/delete, which show their state alone)."""
+    if ws.state in (S.REQUESTED, S.PENDING_APPROVAL, S.APPROVED):
+        current = 0
+    elif ws.state == S.PROVISIONING:
+        current = 2 if ws.cloud_ref or ws.cloud_status else 1
+    else:
+        return None
+    steps = [
+        ProgressStep(label, "done" if i < current else "current" if i == current else "todo")
+        for i, label in enumerate(_BUILD_STEPS)
+    ]
+    started = ws.operation_started_at or ws.created_at
+    elapsed = int((timezone.now() - started).total_seconds()) if started else 0
+    return Progress(steps=steps, elapsed_seconds=max(elapsed, 0), provider_status=ws.cloud_status)

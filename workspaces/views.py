@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from catalog import usage
 from catalog.providers import Provider
 from catalog.selectors import PROVIDER_LABELS, price_index, published_version, template_by_slug
 from catalog.specs import SpecInvalid, parse_spec
@@ -96,17 +97,18 @@ def request_workspace(request: HttpRequest, slug: str) -> HttpResponse:
         except DomainError as exc:
             form.add_domain_errors(exc.field_errors, exc.message)
         else:
-            if ws.state == S.PENDING_APPROVAL:
-                messages.success(request, f"“{ws.name}” was requested and is waiting for approval.")
-            else:
-                messages.success(request, f"“{ws.name}” was requested: queued — provisioning starts within a minute.")
+            # No one-shot banner here: the workspace page shows a message that follows the state
+            # ("provisioning has started" used to stay on screen after the workspace was running).
             return redirect("workspaces:detail", pk=ws.pk)
+    quota = usage.usage_for(request.user)
     context = {
         "template": template,
         "version": version,
         "spec": spec,
         "form": form,
         "provider_label": PROVIDER_LABELS.get(template.provider, template.provider),
+        "usage": quota,
+        "template_in_use": quota.of_template(template.pk) if quota else 0,
     }
     return render(request, "workspaces/request.html", context, status=400 if form.errors else 200)
 
@@ -125,6 +127,7 @@ def _detail_context(request: HttpRequest, ws: Workspace) -> dict[str, Any]:
         "ws": ws,
         "cost": selectors.cost_so_far(ws),
         "live": ws.state in services.TRANSITIONAL_STATES,
+        "progress": selectors.build_progress(ws),
         "is_owner": can_operate(request.user, ws),
         "provider_label": PROVIDER_LABELS.get(ws.provider, ws.provider),
         "hardening": [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from devtools.fake_arm.server import DEFAULT_TENANT_ID, DEFAULT_TOKEN, start_fake_arm
+from devtools.fake_arm.server import DEFAULT_TENANT_ID, DEFAULT_TOKEN, start_fake_arm, start_studio
 from devtools.serving import wait_until_interrupted
 
 
@@ -21,6 +21,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", default=os.environ.get("ENCLAVE_AZURE_STATIC_TOKEN") or DEFAULT_TOKEN)
     parser.add_argument("--tenant-id", default=os.environ.get("AZURE_TENANT_ID") or DEFAULT_TENANT_ID)
     parser.add_argument("--delay", type=float, default=5.0, help="seconds each state transition takes")
+    parser.add_argument(
+        "--studio-port",
+        type=int,
+        default=0,
+        help="also serve the Azure ML studio stand-in over plain HTTP on this loopback port (0: HTTPS port only)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
 
@@ -34,7 +40,13 @@ def main(argv: list[str] | None = None) -> None:
         verbose=args.verbose,
     )
     print(f"fake ARM listening on {handle.url} (CA bundle: {handle.ca_path})", flush=True)
+    stop_studio = None
+    if args.studio_port:
+        studio_url, stop_studio = start_studio(handle, args.studio_port, args.host)
+        print(f"Azure ML studio stand-in on {studio_url}", flush=True)
     wait_until_interrupted()
+    if stop_studio:
+        stop_studio()
     handle.stop()
 
 

@@ -71,3 +71,14 @@ def write_self_signed(cert_dir: str | Path) -> tuple[Path, Path]:
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path
+
+
+def spki_sha256(cert_path: str | Path) -> str:
+    """Base64 SHA-256 of the certificate's public key (SubjectPublicKeyInfo): what Chromium's
+    ``--ignore-certificate-errors-spki-list`` pins, so a test browser trusts exactly this key."""
+    import base64
+    import hashlib
+
+    cert = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
+    der = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()

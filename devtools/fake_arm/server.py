@@ -23,9 +23,11 @@ from __future__ import annotations
 import json
 import re
 import ssl
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from devtools.fake_arm import studio
 from devtools.fake_arm.certs import write_self_signed
 from devtools.fake_arm.published import (
     AUTHORIZATION,
@@ -138,6 +141,7 @@ class FakeArmState:
     faults: list[Fault] = field(default_factory=list)
     dropped_properties: set[str] = field(default_factory=set)  # instance properties Azure "ignores"
     vanish_on_delete: set[str] = field(default_factory=set)  # compute names deleted out of band first
+    studio_links: studio.StudioLinks = field(default_factory=studio.StudioLinks)
 
     def reset(self) -> None:
         with self.lock:
@@ -420,6 +424,9 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path = re.sub("/{2,}", "/", split.path)
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+        if path.startswith("/studio/") and self.command == "GET":
+            self._studio(path, query)
+            return
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         body: Any = None
@@ -456,6 +463,57 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload, headers = err.status, {"error": {"code": err.code, "message": err.message}}, err.headers
         entry["status"] = status
         self._send(status, payload, headers)
+
+    def _studio(self, path: str, query: dict[str, str]) -> None:
+        """Azure ML studio's compute page for a browser (no ARM token: studio has its own sign-in)."""
+        state = self.server.state
+        if m := studio.DEEP_LINK.match(path):
+            key = f"{query.get('wsid', '')}/computes/{m['name']}".lower()
+            with state.lock:
+                compute = state._settle(key)
+                assigned = (
+                    (compute.resource["properties"]["properties"].get("personalComputeInstanceSettings") or {}).get(
+                        "assignedUser"
+                    )
+                    if compute
+                    else None
+                )
+            if compute is None or not assigned:
+                self._html(404, studio.page("Not found", "<h1>Compute instance not found</h1>"))
+                return
+            claims = {
+                "compute": m["name"],
+                "workspace": query["wsid"],
+                "assigned_user": assigned.get("objectId", ""),
+                "tenant": query.get("tid") or assigned.get("tenantId", ""),
+            }
+            self._html(302, "", {"Location": studio.landing_url(state.studio_links.mint(claims))})
+            return
+        if path == studio.LANDING:
+            checked = state.studio_links.check(query.get("link", ""))
+            if checked is None:
+                body = "<h1>This link has expired or is not valid</h1><p>Open the workspace again from Enclave.</p>"
+                self._html(401, studio.page("Link expired", body))
+                return
+            with state.lock:
+                compute = state._settle(f"{checked['workspace']}/computes/{checked['compute']}".lower())
+            if compute is None:
+                self._html(404, studio.page("Not found", "<h1>Compute instance not found</h1>"))
+                return
+            self._html(200, studio.compute_page(checked, compute.state))
+            return
+        self._html(404, studio.page("Not found", "<h1>Not found</h1>"))
+
+    def _html(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
+        data = text.encode()
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _authorize(self) -> None:
         expected = f"Bearer {self.server.state.token}"
@@ -586,6 +644,50 @@ class _FakeArmServer(ThreadingHTTPServer):
         self.ssl_context = ssl_context
         self.verbose = verbose
         self.base_url = f"https://{address[0]}:{self.server_address[1]}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that connects and leaves without finishing the TLS handshake (a port probe, a
+        # browser's speculative connection) is not an error worth a traceback in the demo's log.
+        if isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class _StudioHandler(_Handler):
+    """Plain HTTP, studio pages only: the demo's browser reaches the studio stand-in on a loopback
+    origin (a secure context, no certificate warning), while ARM itself stays HTTPS-only."""
+
+    def setup(self) -> None:
+        super(_Handler, self).setup()
+
+    def _dispatch(self) -> None:
+        split = urlsplit(self.path)
+        if not split.path.startswith("/studio/") or self.command != "GET":
+            self._html(404, studio.page("Not found", "<h1>Only Azure ML studio pages are served here</h1>"))
+            return
+        self._studio(split.path, {k: v[-1] for k, v in parse_qs(split.query).items()})
+
+
+class _StudioServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], state: FakeArmState) -> None:
+        super().__init__(address, _StudioHandler)
+        self.state = state
+        self.verbose = False
+
+
+def start_studio(handle: FakeArmHandle, port: int, host: str = "127.0.0.1") -> tuple[str, Callable[[], None]]:
+    """Also serve the studio pages of ``handle`` over plain HTTP on loopback; returns the studio URL and a stop."""
+    server = _StudioServer((host, port), handle.state)
+    thread = threading.Thread(target=server.serve_forever, name="fake-studio", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return f"http://{host}:{server.server_address[1]}/studio", stop
 
 
 @dataclass

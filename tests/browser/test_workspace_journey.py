@@ -13,7 +13,9 @@ import pytest
 
 from audit.models import AuditEvent
 from catalog.demo import DEMO_TEMPLATES
+from devtools.fake_arm.certs import spki_sha256
 from tests.factories import TemplateVersionFactory, UserFactory
+from tests.fixtures.browser import CHROMIUM_ARGS, SCREENSHOTS
 from workspaces.backends import get_backend
 from workspaces.models import Workspace
 
@@ -72,19 +74,43 @@ def journey(request: pytest.FixtureRequest, transactional_db: Any) -> Journey:
                 "permissions_boundary_arn": network.permissions_boundary_arn,
             },
         )
-        return Journey("aws", entry["slug"], "ml.t3.large", "direct_internet_access", "Disabled")
+        return Journey("aws", entry["slug"], "ml.t3.large", "Direct internet access", "Disabled")
     request.getfixturevalue("clean_fake_arm")
     entry = _demo("secure-azure-ml")
     _publish(entry, entry["spec"])
-    return Journey("azure", entry["slug"], "Standard_DS4_v2", "ssh_public_access", "Disabled")
+    return Journey("azure", entry["slug"], "Standard_DS4_v2", "SSH from the internet", "Disabled")
+
+
+@pytest.fixture
+def page(page: Any, journey: Journey, playwright_browser: Any, require_chromium: str, fake_arm: Any) -> Any:
+    """For Azure, a browser that trusts the fake ARM's own key (and nothing else it would not trust
+    anyway), so "Open" reaches the studio stand-in for real; for AWS, the session's browser."""
+    if journey.provider != "azure":
+        yield page
+        return
+    pinned = playwright_browser.browser_type.launch(
+        executable_path=require_chromium,
+        headless=True,
+        args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={spki_sha256(fake_arm.ca_path)}"],
+    )
+    context = pinned.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+    pinned.close()
 
 
 def test_scientist_requests_watches_opens_and_stops_a_workspace(
-    journey_worker, journey, page, login_as, live_server, screenshot
+    journey_worker, journey, page, login_as, live_server, screenshot, fake_arm
 ):
     from playwright.sync_api import expect
 
-    scientist: Any = UserFactory(username="jo.journey", roles=["data_scientist"], cost_centre="CC-5150")
+    scientist: Any = UserFactory(
+        username="jo.journey",
+        roles=["data_scientist"],
+        cost_centre="CC-5150",
+        entra_object_id="6d0e3c1a-2b4f-4c8d-9e7a-5f1b2c3d4e5f",
+    )
     login_as(scientist)
 
     page.goto(f"{live_server.url}/catalog/")
@@ -99,36 +125,34 @@ def test_scientist_requests_watches_opens_and_stops_a_workspace(
     state = page.get_by_test_id("status-panel").get_by_test_id("state")
     expect(state).to_have_text(re.compile("Requested|Provisioning"))
     page.evaluate("window.enclaveNoReload = true")  # lost if the page reloads
+    expect(page.get_by_test_id("progress")).to_contain_text("Identity and network")
+    expect(page.get_by_test_id("progress-detail")).to_contain_text("elapsed")
     screenshot(f"workspace-{journey.provider}-provisioning")
     expect(state).to_have_text("Running", timeout=90_000)
     assert page.evaluate("window.enclaveNoReload === true"), "the page reloaded instead of updating live"
     hardening = page.get_by_test_id("hardening")
     expect(hardening).to_contain_text(journey.hardening_key)
     expect(hardening).to_contain_text(journey.hardening_text)
-    expect(page.get_by_test_id("timeline")).to_contain_text("workspace.running")
+    expect(page.get_by_test_id("timeline")).to_contain_text("Workspace running")
+    expect(page.get_by_test_id("state-banner")).to_contain_text("is running")
+    expect(page.get_by_test_id("progress")).to_have_count(0)  # steps are for the way to service only
     screenshot(f"workspace-{journey.provider}-running")
 
     ws = Workspace.objects.get(owner=scientist)
     assert ws.provider == ("aws_sagemaker" if journey.provider == "aws" else "azure_ml")
     assert ws.instance_type == journey.size
-    opened: list[str] = []
-    if journey.provider == "azure":
-        # Azure ML studio is on the internet, which the tests do not reach (and Playwright does not
-        # route redirects): let the portal answer the click, note where it sends the browser, and
-        # answer for studio.
-        def answer_for_studio(route: Any) -> None:
-            response = route.fetch(max_redirects=0)
-            opened.append(response.headers.get("location", ""))
-            route.fulfill(status=200, content_type="text/html", body="<title>Azure ML studio</title>")
-
-        page.context.route(re.compile(r"/open$"), answer_for_studio)
     with page.expect_popup() as popup_info:
         page.get_by_test_id("open").click()
     popup = popup_info.value
     popup.wait_for_load_state()
     if journey.provider == "azure":
-        (location,) = opened
-        assert location.startswith(f"https://ml.azure.com/compute/{ws.resource_name}/details?wsid=/subscriptions/")
+        # The fake ARM's Azure ML studio stand-in: the deep link minted a short-lived link bound to the
+        # compute and its assigned user, and the landing page shows whose compute this is.
+        assert popup.url.startswith(f"{fake_arm.url}/studio/landing?link=")
+        expect(popup.get_by_test_id("studio-compute")).to_have_text(ws.resource_name)
+        expect(popup.get_by_test_id("studio-assigned-user")).to_have_text(scientist.entra_object_id)
+        expect(popup.get_by_test_id("studio-state")).to_have_text("Running")
+        popup.screenshot(path=str(SCREENSHOTS / "workspace-azure-studio-landing.png"))
     else:
         assert ws.resource_name in popup.url
     popup.close()
