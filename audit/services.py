@@ -10,6 +10,7 @@ consecutive sequence numbers with no fork.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import math
@@ -320,7 +321,7 @@ def verify_and_record(
     able to rewrite the table must not be able to silence it by rewriting the event as well).
     """
     _require_reader(actor, "Verifying the audit trail")
-    result = verify_anchored(from_seq)
+    result = _with_staleness(verify_anchored(from_seq))
     details: dict[str, Any] = {"scope": scope, **result.as_dict()}
     if result.ok:
         event = record(action=Action.AUDIT_VERIFIED, actor=actor, details=details)
@@ -331,6 +332,21 @@ def verify_and_record(
         logger.error("AUDIT CHAIN BROKEN: %s", "; ".join(result.report()))
         _alert_verification_failed(result)
     return result, event
+
+
+def _with_staleness(result: AnchoredVerification) -> AnchoredVerification:
+    """Checkpoints that stopped are a failed control even when every anchor matches: someone may
+    have disabled the schedule to rewrite new events unseen, so the periodic verification says so
+    (and alerts) instead of leaving it to the banner."""
+    from audit.anchoring.selectors import anchor_status
+
+    status = anchor_status()
+    if not status.stale or status.oldest_unanchored_at is None:
+        return result
+    waited = int((status.now - status.oldest_unanchored_at).total_seconds() // 60)
+    problem = f"checkpoints have stopped: events since {status.oldest_unanchored_at:%Y-%m-%d %H:%M} UTC "
+    problem += f"({waited} minutes) are not anchored outside the database"
+    return dataclasses.replace(result, problems=(*result.problems, problem))
 
 
 def _alert_verification_failed(result: AnchoredVerification) -> None:

@@ -106,3 +106,25 @@ def test_verification_with_anchors_records_the_checkpoint_it_matched(scientist, 
     assert anchored["consistent_with"]["number"] == 1
     assert anchored["consistent_with"]["seq"] == checkpoint.seq
     assert anchored["problems"] == []
+
+
+def test_checkpoints_that_stopped_fail_the_periodic_verification_and_are_mailed(
+    scientist, auditor, anchors, mailoutbox, django_capture_on_commit_callbacks
+):
+    """E.g. someone disabled the checkpoint schedule: the hourly verification reports and alerts it."""
+    from audit.tasks import verify_chain_task
+
+    record(action=Action.AUTH_LOGIN, actor=scientist)
+    create_checkpoint(via="test")
+    record(action=Action.AUTH_LOGOUT, actor=scientist)
+    with (
+        time_machine.travel(timezone.now() + timedelta(minutes=30)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        result = verify_chain_task()
+
+    failed = AuditEvent.objects.get(seq=result["event_seq"])
+    assert failed.action == Action.AUDIT_VERIFY_FAILED
+    assert any("checkpoints have stopped" in p for p in failed.details["anchors"]["problems"])
+    assert len(mailoutbox) == 1
+    assert "checkpoints have stopped" in mailoutbox[0].body
