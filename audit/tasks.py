@@ -1,5 +1,5 @@
 """The audit trail's periodic tasks, thin: verify the whole chain against its checkpoints
-(``audit.services.verify_and_record``) and write a signed checkpoint
+(``audit.integrity.verify_and_record``) and write a signed checkpoint
 (``audit.anchoring.services.create_checkpoint``); the rules and alerts live there."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 from celery import shared_task
 
 from audit.anchoring.services import CheckpointFailed, create_checkpoint
-from audit.services import verify_and_record
+from audit.integrity import verify_and_record
 
 # A full walk of a long trail takes longer than the default task limits.
 VERIFY_SOFT_LIMIT_SECONDS = 3600

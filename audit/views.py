@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from audit import selectors, services
+from audit import integrity, selectors, services
 from audit.anchoring import services as anchoring
 from audit.anchoring.packs import EvidencePackError
 from audit.anchoring.selectors import anchor_status
@@ -98,7 +98,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     bound = services.PAGE_VERIFY_BOUND
     from_seq = max(1, tip - bound + 1)
     scope = "full" if from_seq == 1 else f"newest {bound} events"
-    result, recorded = services.verify_and_record(actor=request.user, from_seq=from_seq, scope=scope)
+    result, recorded = integrity.verify_and_record(actor=request.user, from_seq=from_seq, scope=scope)
     if result.ok:
         messages.success(request, f"Integrity verified ({scope}): " + "; ".join(result.report()))
     else:

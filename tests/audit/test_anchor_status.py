@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from audit.actions import Action
 from audit.anchoring.services import create_checkpoint
+from audit.integrity import verify_and_record
 from audit.models import AuditEvent
-from audit.services import record, verify_and_record
+from audit.services import record
 
 pytestmark = pytest.mark.django_db
 

@@ -31,7 +31,7 @@ def test_a_broken_chain_is_recorded_logged_and_mailed_to_catalog_admins(
     first = record(action=Action.AUTH_LOGIN, actor=scientist)
     record(action=Action.AUTH_LOGOUT, actor=scientist)
     tamper("UPDATE audit_auditevent SET actor_label = %s WHERE seq = %s", ["someone.else", first.seq])
-    with caplog.at_level(logging.ERROR, logger="audit.services"), pytest.MonkeyPatch.context() as mp:
+    with caplog.at_level(logging.ERROR, logger="audit.integrity"), pytest.MonkeyPatch.context() as mp:
         # The test transaction never commits, so run on-commit callbacks (the mail) right away.
         mp.setattr("django.db.transaction.on_commit", lambda fn, using=None, robust=False: fn())
         result = verify_chain_task()
