@@ -13,6 +13,7 @@ WEB_PORT=${ENCLAVE_PORT:-8000}
 AWS_PORT=${ENCLAVE_AWS_PORT:-5000}
 ARM_PORT=${ENCLAVE_ARM_PORT:-8443}
 IDP_PORT=${ENCLAVE_IDP_PORT:-9000}
+SAML_IDP_PORT=${ENCLAVE_SAML_IDP_PORT:-9100}
 
 # Embedded defaults; anything already set in the environment wins.
 export ENCLAVE_ENV=${ENCLAVE_ENV:-development}
@@ -71,7 +72,19 @@ start fake-arm $PY -m devtools.fake_arm --host $HOST --port "$ARM_PORT" --cert-d
 start oidc-idp $PY -m devtools.oidc_idp --host $HOST --port "$IDP_PORT" \
   --client-id "$ENCLAVE_OIDC_DEMO_CLIENT_ID" --client-secret "$ENCLAVE_OIDC_DEMO_CLIENT_SECRET" \
   --redirect-uri "$ENCLAVE_BASE_URL/accounts/oidc/demo/login/callback/"
+start saml-idp $PY -m devtools.saml_idp --host $HOST --port "$SAML_IDP_PORT" --cert-dir "$RUN/saml-idp" \
+  --sp-entity-id "$ENCLAVE_BASE_URL/accounts/saml/demo-saml/metadata/" --acs-url "$ENCLAVE_BASE_URL/accounts/saml/demo-saml/acs/"
 wait_port aws-stand-in "$AWS_PORT"; wait_port fake-arm "$ARM_PORT"; wait_port oidc-idp "$IDP_PORT"
+wait_port saml-idp "$SAML_IDP_PORT"  # listening only once its signing certificate (new at every start) is written
+# The demo SAML IdP as organisation demo-saml, the second sign-in option (docs/sso.md); set after migrate and
+# seed_demo because its certificate exists only now, and read by the worker, beat and web started below.
+export ENCLAVE_SAML_PROVIDERS=${ENCLAVE_SAML_PROVIDERS:-demo-saml}
+export ENCLAVE_SAML_DEMO_SAML_NAME=${ENCLAVE_SAML_DEMO_SAML_NAME:-Demo SAML IdP}
+export ENCLAVE_SAML_DEMO_SAML_IDP_ENTITY_ID=${ENCLAVE_SAML_DEMO_SAML_IDP_ENTITY_ID:-http://$HOST:$SAML_IDP_PORT/metadata}
+export ENCLAVE_SAML_DEMO_SAML_IDP_SSO_URL=${ENCLAVE_SAML_DEMO_SAML_IDP_SSO_URL:-http://$HOST:$SAML_IDP_PORT/sso/redirect}
+export ENCLAVE_SAML_DEMO_SAML_IDP_X509CERT=${ENCLAVE_SAML_DEMO_SAML_IDP_X509CERT:-$(grep -v CERTIFICATE "$RUN/saml-idp/saml-idp-signing.pem" | tr -d '\n')}
+export ENCLAVE_SAML_DEMO_SAML_SP_ENTITY_ID=${ENCLAVE_SAML_DEMO_SAML_SP_ENTITY_ID:-$ENCLAVE_BASE_URL/accounts/saml/demo-saml/metadata/}
+export ENCLAVE_SAML_DEMO_SAML_GROUPS_ATTR=${ENCLAVE_SAML_DEMO_SAML_GROUPS_ATTR:-http://schemas.microsoft.com/ws/2008/06/identity/claims/groups}
 
 echo "==> Celery worker and beat, web server"
 start worker $PY -m celery -A portal worker -l INFO -c 2 -Q "${CELERY_QUEUE:-enclave}"
@@ -85,7 +98,8 @@ cat <<BANNER
 
   Enclave is running:  $ENCLAVE_BASE_URL
 
-  Sign in with "Demo IdP" (single sign-on through the local OIDC provider) or, as a fallback,
+  Sign in with "Demo IdP" (single sign-on through the local OIDC provider), with "Demo SAML IdP"
+  (sara.saml data scientist, adam.saml approver, aiko.saml auditor, nils.saml no role) or, as a fallback,
   with the local demo login. Password for every demo user: enclave-demo-2026
     sam.scientist   data scientist        olga.other     data scientist (another owner)
     alex.approver   approver              cara.admin     catalog admin
