@@ -236,7 +236,7 @@ class SAMLIdP:
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             "<title>Demo SAML IdP · sign in</title>"
             "<style>body{font:16px system-ui;margin:3rem auto;max-width:40rem;padding:0 1rem}"
-            "li{margin:.6rem 0;list-style:none}ul{padding:0}"
+            "li{margin:.6rem 0;list-style:none}ul{padding:0}code{overflow-wrap:anywhere}"
             "button{font:inherit;padding:.3rem .8rem;min-width:12rem}span{color:#555}</style></head><body>"
             "<h1>Demo SAML identity provider</h1>"
             f"<p>Signing in to <code>{html.escape(sp_entity_id)}</code>. Loopback demo IdP (pysaml2): "
