@@ -88,7 +88,9 @@ def test_a_response_altered_in_the_browser_is_refused_and_audited(page, live_ser
     def alter(route: Any) -> None:  # a man in the middle changes the group in the signed Response
         response = route.fetch()
         body = response.text()
-        original = html.unescape(re.search(r'name="SAMLResponse" value="([^"]+)"', body).group(1))
+        found = re.search(r'name="SAMLResponse" value="([^"]+)"', body)
+        assert found, body
+        original = html.unescape(found.group(1))
         altered = tamper_groups(original, "enclave-catalog-admins")
         route.fulfill(response=response, body=body.replace(html.escape(original), altered))
 
