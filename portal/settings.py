@@ -234,12 +234,16 @@ def _oidc_providers() -> tuple[list[dict[str, object]], dict[str, dict[str, obje
     return apps, identity
 
 
-def _saml_providers() -> list[dict[str, object]]:
+def _saml_providers() -> tuple[list[dict[str, object]], dict[str, dict[str, object]]]:
     """ENCLAVE_SAML_PROVIDERS=corp and ENCLAVE_SAML_<ID>_{NAME,IDP_ENTITY_ID,IDP_SSO_URL,IDP_X509CERT,
-    IDP_METADATA_URL,SP_ENTITY_ID,ATTR_UID,ATTR_USERNAME,ATTR_EMAIL,ATTR_NAME}; the id is the URL slug
-    (/accounts/saml/<id>/metadata/ is the SP metadata to give the IdP). Groups come from the attribute
-    named by ENCLAVE_ROLE_GROUP_CLAIM."""
+    IDP_METADATA_URL,SP_ENTITY_ID,ATTR_UID,ATTR_USERNAME,ATTR_EMAIL,ATTR_NAME,GROUPS_ATTR,ROLE_MAPPING};
+    the id is the URL slug (/accounts/saml/<id>/metadata/ is the SP metadata to give the IdP). Groups
+    come from the attribute GROUPS_ATTR (default ENCLAVE_ROLE_GROUP_CLAIM), mapped by ROLE_MAPPING
+    (default ENCLAVE_ROLE_MAPPING). allauth keys every SAML organisation's accounts as provider
+    ``saml``, so the group settings are those of provider ``saml`` and must agree between
+    organisations. Returns allauth's apps and Enclave's identity settings."""
     apps: list[dict[str, object]] = []
+    identity: dict[str, dict[str, object]] = {}
     for org in env.list("ENCLAVE_SAML_PROVIDERS", default=[]):
         prefix = f"ENCLAVE_SAML_{org.upper().replace('-', '_')}_"
         metadata_url = env.str(prefix + "IDP_METADATA_URL", default="")
@@ -273,13 +277,22 @@ def _saml_providers() -> list[dict[str, object]]:
                 },
             }
         )
-    return apps
+        own: dict[str, object] = {
+            "groups_claim": env.str(prefix + "GROUPS_ATTR", default=ENCLAVE_ROLE_GROUP_CLAIM),
+            "role_mapping": env.dict(prefix + "ROLE_MAPPING", default=ENCLAVE_ROLE_MAPPING),
+        }
+        if identity and identity["saml"] != own:
+            raise RuntimeError(f"{prefix}GROUPS_ATTR/ROLE_MAPPING must equal the other SAML organisations' settings")
+        identity["saml"] = own
+    return apps, identity
 
 
 _OIDC_APPS, ENCLAVE_SSO_PROVIDERS = _oidc_providers()
+_SAML_APPS, _SAML_IDENTITY = _saml_providers()
+ENCLAVE_SSO_PROVIDERS = {**ENCLAVE_SSO_PROVIDERS, **_SAML_IDENTITY}
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": _OIDC_APPS},
-    "saml": {"APPS": _saml_providers()},
+    "saml": {"APPS": _SAML_APPS},
 }
 
 # The provider whose identities carry the Entra object id (oid) an Azure ML compute instance is

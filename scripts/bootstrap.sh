@@ -17,3 +17,13 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -r requirements.txt "${@/#/-r}"
   echo "$want" > "$stamp"
 fi
+
+# The demo SAML IdP (devtools/saml_idp, pysaml2) signs assertions with the xmlsec1 binary.
+if ! command -v xmlsec1 >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing Debian's xmlsec1 for the demo SAML IdP"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1) >/dev/null
+  else
+    echo "!!! xmlsec1 is missing and cannot be installed here: the demo SAML IdP cannot sign (apt-get install xmlsec1)" >&2
+  fi
+fi

@@ -16,6 +16,7 @@ STUDIO_PORT=${ENCLAVE_STUDIO_PORT:-8444}
 IDP_PORT=${ENCLAVE_IDP_PORT:-9000}
 MAIL_PORT=${ENCLAVE_MAIL_PORT:-1025}
 MAIL_WEB_PORT=${ENCLAVE_MAIL_WEB_PORT:-8025}
+SAML_IDP_PORT=${ENCLAVE_SAML_IDP_PORT:-9100}
 
 # Embedded defaults; anything already set in the environment wins.
 export ENCLAVE_ENV=${ENCLAVE_ENV:-development}
@@ -102,7 +103,19 @@ start oidc-idp $PY -m devtools.oidc_idp --host $HOST --port "$IDP_PORT" \
   --redirect-uri "$ENCLAVE_BASE_URL/accounts/oidc/demo/login/callback/"
 start mail-catcher $PY -m devtools.mail_catcher --host $HOST --smtp-port "$MAIL_PORT" --web-port "$MAIL_WEB_PORT" \
   --folder "$RUN/mail"
+start saml-idp $PY -m devtools.saml_idp --host $HOST --port "$SAML_IDP_PORT" --cert-dir "$RUN/saml-idp" \
+  --sp-entity-id "$ENCLAVE_BASE_URL/accounts/saml/demo-saml/metadata/" --acs-url "$ENCLAVE_BASE_URL/accounts/saml/demo-saml/acs/"
 wait_port mail-catcher "$MAIL_WEB_PORT"; wait_port aws-stand-in "$AWS_PORT"; wait_port fake-arm "$ARM_PORT" tls; wait_port oidc-idp "$IDP_PORT"
+wait_port saml-idp "$SAML_IDP_PORT"  # listening only once its signing certificate (new at every start) is written
+# The demo SAML IdP as organisation demo-saml, the second sign-in option (docs/sso.md); set after migrate and
+# seed_demo because its certificate exists only now, and read by the worker, beat and web started below.
+export ENCLAVE_SAML_PROVIDERS=${ENCLAVE_SAML_PROVIDERS:-demo-saml}
+export ENCLAVE_SAML_DEMO_SAML_NAME=${ENCLAVE_SAML_DEMO_SAML_NAME:-Demo SAML IdP}
+export ENCLAVE_SAML_DEMO_SAML_IDP_ENTITY_ID=${ENCLAVE_SAML_DEMO_SAML_IDP_ENTITY_ID:-http://$HOST:$SAML_IDP_PORT/metadata}
+export ENCLAVE_SAML_DEMO_SAML_IDP_SSO_URL=${ENCLAVE_SAML_DEMO_SAML_IDP_SSO_URL:-http://$HOST:$SAML_IDP_PORT/sso/redirect}
+export ENCLAVE_SAML_DEMO_SAML_IDP_X509CERT=${ENCLAVE_SAML_DEMO_SAML_IDP_X509CERT:-$(grep -v CERTIFICATE "$RUN/saml-idp/saml-idp-signing.pem" | tr -d '\n')}
+export ENCLAVE_SAML_DEMO_SAML_SP_ENTITY_ID=${ENCLAVE_SAML_DEMO_SAML_SP_ENTITY_ID:-$ENCLAVE_BASE_URL/accounts/saml/demo-saml/metadata/}
+export ENCLAVE_SAML_DEMO_SAML_GROUPS_ATTR=${ENCLAVE_SAML_DEMO_SAML_GROUPS_ATTR:-http://schemas.microsoft.com/ws/2008/06/identity/claims/groups}
 
 echo "==> Celery worker and beat, web server"
 start worker $PY -m celery -A portal worker -l INFO -c 2 -Q "${CELERY_QUEUE:-enclave}"
@@ -116,7 +129,8 @@ cat <<BANNER
 
   Enclave is running:  $ENCLAVE_BASE_URL
 
-  Sign in with "Demo IdP" (single sign-on through the local OIDC provider) or, as a fallback,
+  Sign in with "Demo IdP" (single sign-on through the local OIDC provider), with "Demo SAML IdP"
+  (sara.saml data scientist, adam.saml approver, aiko.saml auditor, nils.saml no role) or, as a fallback,
   with the local demo login. Password for every demo user: enclave-demo-2026
     sam.scientist   data scientist        olga.other     data scientist (another owner)
     alex.approver   approver              cara.admin     catalog admin

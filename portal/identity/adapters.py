@@ -22,6 +22,7 @@ from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
+from allauth.socialaccount.providers.saml.provider import SAMLProvider
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -34,6 +35,7 @@ from audit.services import record
 from portal.identity.claims import groups_from, groups_overage, idp_claims, roles_for_groups
 from portal.identity.config import ENTRA_OBJECT_ID_CLAIM, ProviderConfig, configured_providers, provider_config
 from portal.identity.oidc import EnclaveOIDCProvider
+from portal.identity.saml import EnclaveSAMLProvider, SAMLAssertionRefused, classify_saml_error
 from portal.identity.selectors import identity_for
 from portal.identity.services import (
     LINK_EXISTING_ACCOUNT,
@@ -192,6 +194,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         instance = super().get_provider(request, provider, client_id=client_id)
         if type(instance) is OpenIDConnectProvider:
             instance = EnclaveOIDCProvider(request, app=instance.app)
+        elif type(instance) is SAMLProvider:
+            instance = EnclaveSAMLProvider(request, app=instance.app)
         return instance
 
     def get_requests_session(self) -> Any:
@@ -215,12 +219,21 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         """Every failed SSO attempt is audited: a missing/forged ``state``, a wrong
         ``nonce``, a refused code exchange, an invalid ID token or an IdP error."""
         extra = extra_context or {}
-        if exception is not None:
+        saml: dict[str, str] = {}
+        if isinstance(exception, SAMLAssertionRefused):
+            reason = str(exception)
+            saml = {"saml_check": exception.check}
+        elif exception is not None:
             reason = str(exception) or type(exception).__name__
+        elif "saml_last_error_reason" in extra:  # python3-saml refused the Response
+            reason = f"SAML response refused: {extra['saml_last_error_reason']}"
+            saml = {"saml_check": classify_saml_error(str(extra["saml_last_error_reason"] or ""))}
         elif "state_id" in extra:
             reason = "state parameter missing, unknown or expired"
         else:
             reason = f"identity provider returned an error: {request.GET.get('error', error or 'unknown')}"
+        if isinstance(provider, SAMLProvider):
+            saml["saml_organization"] = str(getattr(provider.app, "client_id", "") or "")
         record(
             action=Action.AUTH_SSO_FAILED,
             outcome=Outcome.DENIED,
@@ -231,6 +244,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 "error": str(error or ""),
                 "exception": type(exception).__name__ if exception is not None else "",
                 "reason": reason[:300],
+                **saml,
             },
         )
 

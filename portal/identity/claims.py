@@ -29,14 +29,18 @@ def idp_claims(extra_data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str,
 
     OIDC stores ``{"id_token": {...}, "userinfo": {...}}`` (userinfo wins on overlap);
     SAML stores the assertion's attributes as lists, which are flattened to one value
-    except for the group attribute.
+    except for the group attribute (global or provider ``saml``'s) and multi-valued ones.
     """
     if "id_token" in extra_data or "userinfo" in extra_data:
         id_token = dict(extra_data.get("id_token") or {})
         return id_token, {**id_token, **dict(extra_data.get("userinfo") or {})}
-    group_claim = settings.ENCLAVE_ROLE_GROUP_CLAIM
+    group_claims = {
+        settings.ENCLAVE_ROLE_GROUP_CLAIM,
+        str((getattr(settings, "ENCLAVE_SSO_PROVIDERS", {}).get("saml") or {}).get("groups_claim") or ""),
+    }
     flat = {
-        k: (v if k == group_claim or not isinstance(v, list) else (v[0] if v else "")) for k, v in extra_data.items()
+        k: (v if k in group_claims or not isinstance(v, list) or len(v) > 1 else (v[0] if v else ""))
+        for k, v in extra_data.items()
     }
     for claim, uri in SAML_CLAIM_URIS.items():
         if uri in flat:

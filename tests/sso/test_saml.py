@@ -92,3 +92,54 @@ def test_saml_providers_are_built_from_environment_variables():
     assert result.returncode == 0, result.stderr
     assert '"client_id": "corp"' in result.stdout
     assert '"sso_url": "https://idp.bank.example/saml/sso"' in result.stdout
+
+
+def _settings_from(env: dict[str, str], expression: str) -> subprocess.CompletedProcess[str]:
+    code = f"import django, json; django.setup(); from django.conf import settings; print(json.dumps({expression}))"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env={"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "portal.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
+
+
+def _org_env(org: str, **extra: str) -> dict[str, str]:
+    prefix = f"ENCLAVE_SAML_{org.upper()}_"
+    return {
+        f"{prefix}IDP_ENTITY_ID": f"https://idp.{org}.example/saml",
+        f"{prefix}IDP_SSO_URL": f"https://idp.{org}.example/saml/sso",
+        f"{prefix}IDP_X509CERT": IDP_CERT,
+        **{prefix + k: v for k, v in extra.items()},
+    }
+
+
+@pytest.mark.timeout(60)
+def test_the_saml_groups_attribute_and_role_mapping_come_from_the_provider_variables():
+    env = {
+        "ENCLAVE_SAML_PROVIDERS": "corp",
+        **_org_env("corp", GROUPS_ATTR="http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+                   ROLE_MAPPING="sg-scientists=data_scientist,sg-auditors=auditor"),
+    }  # fmt: skip
+
+    result = _settings_from(env, "settings.ENCLAVE_SSO_PROVIDERS['saml']")
+
+    assert result.returncode == 0, result.stderr
+    assert '"groups_claim": "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"' in result.stdout
+    assert '"role_mapping": {"sg-scientists": "data_scientist", "sg-auditors": "auditor"}' in result.stdout
+
+
+@pytest.mark.timeout(60)
+def test_two_saml_organisations_with_different_role_mappings_are_refused_at_start():
+    env = {
+        "ENCLAVE_SAML_PROVIDERS": "corp,lab",
+        **_org_env("corp", ROLE_MAPPING="sg-a=data_scientist"),
+        **_org_env("lab", ROLE_MAPPING="sg-b=auditor"),
+    }
+
+    result = _settings_from(env, "1")
+
+    assert result.returncode != 0
+    assert "ENCLAVE_SAML_LAB_GROUPS_ATTR/ROLE_MAPPING must equal" in result.stderr
