@@ -201,6 +201,24 @@ def _item_json(item: ReviewItem) -> dict[str, Any]:
     }  # fmt: skip
 
 
+class ReviewItemSerializer(serializers.Serializer[Any]):
+    """The shape of a review item in the inbox and the campaign report (read-only)."""
+
+    id = serializers.IntegerField(read_only=True)
+    round = serializers.IntegerField(read_only=True)
+    dataset = serializers.CharField(read_only=True)
+    holder = serializers.CharField(read_only=True)
+    grant = serializers.UUIDField(read_only=True)
+    workspace = serializers.UUIDField(read_only=True)
+    reviewer = serializers.CharField(read_only=True, allow_null=True)
+    on_no_answer = serializers.ChoiceField(choices=NoAnswer.choices, read_only=True)
+    outcome = serializers.CharField(read_only=True)
+    decided_by = serializers.CharField(read_only=True, allow_null=True)
+    decided_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    reason = serializers.CharField(read_only=True)
+    removal_confirmed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
 class ReviewReaders(HasRole):
     message = "Access reviews are for catalog admins and auditors."
 
@@ -261,13 +279,17 @@ class ReviewItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[ReviewIte
     """The reviewer's inbox (pending items they may answer; never their own access) and ``decide``."""
 
     permission_classes = [HasRole]
+    serializer_class = ReviewItemSerializer
     lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self) -> QuerySet[ReviewItem]:
+        return ReviewItem.objects.none()  # the inbox is computed per user in ``list``
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         items = selectors_reviews.review_inbox_for(request.user)
         return Response({"count": len(items), "results": [_item_json(i) for i in items]})
 
-    @extend_schema(request=DecideSerializer, responses={200: dict})
+    @extend_schema(request=DecideSerializer, responses={200: ReviewItemSerializer})
     @action(detail=True, methods=["post"])
     def decide(self, request: Request, pk: str) -> Response:
         if not has_role(request.user, Role.APPROVER):

@@ -19,7 +19,11 @@ def test_ensure_schedules_is_idempotent() -> None:
     schedules.ensure_schedules()
     schedules.ensure_schedules()
     tasks = dict(PeriodicTask.objects.values_list("task", "interval__every"))
-    assert tasks == {"approvals.expire_grants": 1, "approvals.follow_up_requests": 15}
+    assert tasks == {
+        "approvals.expire_grants": 1,
+        "approvals.follow_up_requests": 15,
+        "approvals.run_access_reviews": 5,
+    }
 
 
 def test_seed_datasets_creates_the_two_demo_datasets_once(catalog_admin: Any) -> None:

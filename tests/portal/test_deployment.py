@@ -127,5 +127,6 @@ def test_ensure_schedules_registers_every_periodic_task_once():
         "workspaces.sweep": 1,
         "approvals.expire_grants": 1,
         "approvals.follow_up_requests": 15,
+        "approvals.run_access_reviews": 5,
     }
     assert PeriodicTask.objects.count() == 5

@@ -107,7 +107,8 @@ def build_world() -> SimpleNamespace:
 
     # An access review of the owner's grant, reviewed by a steward who is none of the requesting users.
     steward: Any = UserFactory(username="m.steward", roles=["approver"])
-    campaign = ReviewCampaign.objects.create(name="m-review", created_by=users["catalog_admin"])
+    admin: Any = users["catalog_admin"]
+    campaign = ReviewCampaign.objects.create(name="m-review", created_by=admin)
     review_round = ReviewRound.objects.create(
         campaign=campaign, started_at=timezone.now(), deadline=timezone.now() + timedelta(days=14)
     )
