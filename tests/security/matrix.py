@@ -102,12 +102,15 @@ def build_world() -> SimpleNamespace:
         expires_at=timezone.now() + timedelta(hours=24),
     )  # fmt: skip
     event = record(action=Action.AUTH_LOGIN, actor=owner, target=owner)
+    from portal.notifications import notify
+
+    notification = notify(user=owner, text="The owner's own notification", link="/")
     from approvals.notifications import review_token
 
     return SimpleNamespace(
         users=users, owner=owner, template=template, version=version, workspace=workspace, token=token,
         dataset=dataset, request=access_request, to_deny=to_deny, to_revoke=to_revoke, grant=grant, event=event,
-        review_token=review_token(access_request),
+        review_token=review_token(access_request), notification=notification,
     )  # fmt: skip
 
 
@@ -138,6 +141,9 @@ _ENTRIES: dict[str, Expect] = {
     "profile_token_create": everyone(400, method="POST"),
     "profile_token_revoke": everyone(404, method="POST", kwargs=lambda w: {"token_id": w.token.pk}),
     "api-schema": everyone(200, anonymous=401),
+    "notifications": everyone(200),
+    "notification_read": everyone(404, method="POST", kwargs=lambda w: {"pk": w.notification.pk}),
+    "notifications_read_all": everyone(302, method="POST"),
     # catalog pages
     "catalog:catalog": everyone(200),
     "catalog:admin_templates": only(roles=ADMIN_READERS),
