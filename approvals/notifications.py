@@ -22,6 +22,7 @@ from django.urls import reverse
 from approvals import permissions
 from approvals.models import AccessRequest, Grant, Verdict
 from core.roles import Role
+from portal.notifications import notify
 
 log = logging.getLogger(__name__)
 LINK_SALT = "approvals.review-link"
@@ -49,19 +50,19 @@ def _absolute(path: str) -> str:
     return f"{str(settings.ENCLAVE_BASE_URL).rstrip('/')}{path}"
 
 
-def _approvers_in(group_ids: set[int], req: AccessRequest) -> QuerySet[Any]:
+def _approvers_in(group_ids: set[int], req: AccessRequest, *, with_email: bool = True) -> QuerySet[Any]:
     users = get_user_model().objects.filter(is_active=True, groups__id__in=group_ids)
-    return (
-        users.filter(pk__in=get_user_model().objects.filter(groups__name=Role.APPROVER).values("pk"))
-        .exclude(pk=req.requester_id)
-        .exclude(email="")
-        .distinct()
+    users = users.filter(pk__in=get_user_model().objects.filter(groups__name=Role.APPROVER).values("pk")).exclude(
+        pk=req.requester_id
     )
+    return (users.exclude(email="") if with_email else users).distinct()
 
 
-def recipients(kind: str, req: AccessRequest, extra: dict[str, Any]) -> list[str]:
+def recipient_users(kind: str, req: AccessRequest, extra: dict[str, Any]) -> list[Any]:
+    """Who is told: the requester about their request, the approvers who may still decide about
+    one waiting for them."""
     if kind in {"decision", "timed_out", "granted", "expiry_warning", "expired", "revoked"}:
-        return [req.requester.email] if req.requester.email else []
+        return [req.requester]
     if kind == "escalation":
         name = permissions.fallback_group_name()
         groups = set(Group.objects.filter(name=name).values_list("id", flat=True))
@@ -69,7 +70,11 @@ def recipients(kind: str, req: AccessRequest, extra: dict[str, Any]) -> list[str
         stage = int(extra.get("stage") or 1) if kind == "new_request" else (2 if _stage_one_done(req) else 1)
         groups = permissions.decider_groups(req, stage=stage)
     decided = req.decisions.values("approver_id")
-    return list(_approvers_in(groups, req).exclude(pk__in=decided).values_list("email", flat=True))
+    return list(_approvers_in(groups, req, with_email=False).exclude(pk__in=decided))
+
+
+def recipients(kind: str, req: AccessRequest, extra: dict[str, Any]) -> list[str]:
+    return [u.email for u in recipient_users(kind, req, extra) if u.email]
 
 
 def _stage_one_done(req: AccessRequest) -> bool:
@@ -88,8 +93,9 @@ def send(kind: str, request_id: str, extra: dict[str, Any] | None = None) -> int
     )
     if req is None:
         return 0
-    to = recipients(kind, req, extra)
-    if not to:
+    people = recipient_users(kind, req, extra)
+    to = [u.email for u in people if u.email]
+    if not people:
         return 0
     last = req.decisions.select_related("approver").order_by("-decided_at").first()
     context = {
@@ -103,6 +109,12 @@ def send(kind: str, request_id: str, extra: dict[str, Any] | None = None) -> int
         "detail_url": _absolute(reverse("approvals:request_detail", kwargs={"pk": req.pk})),
     }
     subject = " ".join(render_to_string(f"email/approvals/{kind}_subject.txt", context).split())
+    # In the app too (the header shows the unread count), linking to the request itself.
+    link = reverse("approvals:request_detail", kwargs={"pk": req.pk})
+    for person in people:
+        notify(user=person, text=subject, link=link)
+    if not to:
+        return 0
     body = render_to_string(f"email/approvals/{kind}.txt", context)
     for address in to:
         EmailMultiAlternatives(subject=subject, body=body, to=[address]).send()

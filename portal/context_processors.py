@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from core.roles import Role, roles_of
+from portal import notifications
 
 # (label, url name, roles that see it)
 NAV: list[tuple[str, str, tuple[Role, ...]]] = [
@@ -42,5 +43,6 @@ def enclave(request: HttpRequest) -> dict[str, Any]:
         "local_login_enabled": settings.ENCLAVE_LOCAL_LOGIN,
         "enclave_env": settings.ENCLAVE_ENV,
         "nav_items": _nav_items(roles),
+        "unread_notifications": notifications.unread_count(getattr(request, "user", None)),
         "demo_mailbox_url": "" if settings.ENCLAVE_ENV == "production" else settings.ENCLAVE_DEMO_MAILBOX_URL,
     }

@@ -88,3 +88,23 @@ class Identity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.subject}"
+
+
+class Notification(models.Model):
+    """An in-app notification: what happened, in a sentence, and a link to the item.
+
+    Sent alongside e-mail (``portal.notifications.notify``); only its recipient sees it.
+    """
+
+    user = models.ForeignKey("portal.User", on_delete=models.CASCADE, related_name="notifications")
+    text = models.CharField(max_length=300)
+    link = models.CharField(max_length=500, blank=True, help_text="A path inside the portal.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"], name="portal_notif_user_unread")]
+
+    def __str__(self) -> str:
+        return self.text

@@ -88,3 +88,8 @@ def test_at_phone_width_table_rows_become_cards_labelled_with_their_column(
     expect(first_cell).to_have_attribute("data-label", "Name")
     assert page.evaluate("getComputedStyle(document.querySelector('table tbody tr')).display") == "block"
     screenshot("newcomer-my-workspaces-phone")
+
+    page.get_by_role("link", name="churn model").click()
+    expect(page.get_by_test_id("state-banner")).to_contain_text("is running")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    screenshot("newcomer-workspace-detail-phone")

@@ -103,6 +103,9 @@ def build_world() -> SimpleNamespace:
     )  # fmt: skip
     event = record(action=Action.AUTH_LOGIN, actor=owner, target=owner)
     from approvals.models import ReviewCampaign, ReviewItem, ReviewRound
+    from portal.notifications import notify
+
+    notification = notify(user=owner, text="The owner's own notification", link="/")
     from approvals.notifications import review_token
 
     # An access review of the owner's grant, reviewed by a steward who is none of the requesting users.
@@ -120,7 +123,7 @@ def build_world() -> SimpleNamespace:
         users=users, owner=owner, template=template, version=version, workspace=workspace, token=token,
         dataset=dataset, request=access_request, to_deny=to_deny, to_revoke=to_revoke, grant=grant, event=event,
         review_token=review_token(access_request), campaign=campaign, review_round=review_round,
-        review_item=review_item,
+        review_item=review_item, notification=notification,
     )  # fmt: skip
 
 
@@ -153,6 +156,9 @@ _ENTRIES: dict[str, Expect] = {
     "profile_token_create": everyone(400, method="POST"),
     "profile_token_revoke": everyone(404, method="POST", kwargs=lambda w: {"token_id": w.token.pk}),
     "api-schema": everyone(200, anonymous=401),
+    "notifications": everyone(200),
+    "notification_read": everyone(404, method="POST", kwargs=lambda w: {"pk": w.notification.pk}),
+    "notifications_read_all": everyone(302, method="POST"),
     # catalog pages
     "catalog:catalog": everyone(200),
     "catalog:admin_templates": only(roles=ADMIN_READERS),
