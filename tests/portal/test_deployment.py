@@ -129,4 +129,4 @@ def test_ensure_schedules_registers_every_periodic_task_once():
         "approvals.follow_up_requests": 15,
         "approvals.run_access_reviews": 5,
     }
-    assert PeriodicTask.objects.count() == 5
+    assert PeriodicTask.objects.count() == 7
