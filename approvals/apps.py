@@ -10,3 +10,7 @@ class ApprovalsConfig(AppConfig):
         from workspaces import gates
 
         gates.register(WorkspaceApprovalGate())
+
+        from approvals import lifecycle
+
+        lifecycle.connect()  # leavers' requests, grants and the approvals waiting on them (portal.lifecycle)

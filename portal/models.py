@@ -97,7 +97,9 @@ class ScimConnection(models.Model):
 
     name = models.SlugField(max_length=60, unique=True)
     provider = models.CharField(max_length=100, help_text="The SSO provider id whose identities SCIM users are.")
-    issuer = models.CharField(max_length=500, blank=True, help_text="That provider's issuer, exactly as its ID tokens say.")
+    issuer = models.CharField(
+        max_length=500, blank=True, help_text="That provider's issuer, exactly as its ID tokens say."
+    )
     token_prefix = models.CharField(max_length=16, unique=True, null=True, blank=True)
     token_digest = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -138,7 +140,8 @@ class ScimUser(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["connection", "external_id"], condition=~models.Q(external_id=""),
+                fields=["connection", "external_id"],
+                condition=~models.Q(external_id=""),
                 name="scim_user_external_id_unique",
             ),
             models.UniqueConstraint(fields=["connection", "user"], name="scim_user_one_per_connection"),

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import email_validator
 from django.db.models import Q, QuerySet
 from scim2_models import (
     AuthenticationScheme,
-    CaseExact,
     Bulk,
+    CaseExact,
     ChangePassword,
     Context,
     EnterpriseUser,
@@ -28,10 +29,16 @@ from scim2_models import (
     Sort,
     User,
 )
-from scim2_models.path import AttrPath, Comparison, CompareOperator, LogicalExpr, LogicalOperator, Not, Present
+from scim2_models.path import AttrPath, CompareOperator, Comparison, LogicalExpr, LogicalOperator, Not, Present
 
 from portal.models import ScimGroup, ScimUser
 
+# scim2-models validates e-mails with email-validator, which refuses special-use domains. Many
+# banks' directories still hold addresses in an Active Directory ``.local`` domain, and a user's
+# provisioning (and so their leaver handling) must not fail on it: here an e-mail is profile
+# data, never an identifier. Nothing else in the project validates e-mail with this library.
+if "local" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+    email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("local")
 
 
 class EnclaveUser(User):
@@ -42,7 +49,7 @@ class EnclaveUser(User):
     external_id: Annotated[str | None, Mutability.immutable, Returned.default, CaseExact.true] = None
 
 
-UserResource = EnclaveUser[EnterpriseUser]
+UserResource = EnclaveUser[EnterpriseUser]  # type: ignore[type-arg]
 MAX_RESULTS = 200
 # What Entra ID and Okta send beyond the strict RFC: attribute paths as PATCH value keys (no
 # setting needed), ``remove`` with a value that selects members (Entra), a filter path that
@@ -70,7 +77,7 @@ def service_provider_config(base_url: str) -> ServiceProviderConfig:
         etag=ETag(supported=False),
         authentication_schemes=[
             AuthenticationScheme(
-                type="oauthbearertoken",
+                type=AuthenticationScheme.Type.oauthbearertoken,
                 name="Bearer token",
                 description="A per-connection token from `manage.py scim_token create NAME`.",
                 primary=True,
@@ -136,9 +143,13 @@ def user_resource(scim_user: ScimUser, base_url: str) -> Any:
 def group_resource(group: ScimGroup, base_url: str) -> Group:
     sent = {str(m.get("value")): m for m in (group.resource or {}).get("members") or [] if isinstance(m, dict)}
     members = [
-        GroupMember(
-            value=str(m.pk), display=(sent.get(str(m.pk)) or {}).get("display") or m.user_name, type="User",
-            ref=f"{base_url}/Users/{m.pk}",
+        GroupMember.model_validate(
+            {
+                "value": str(m.pk),
+                "display": (sent.get(str(m.pk)) or {}).get("display") or m.user_name,
+                "type": "User",
+                "$ref": f"{base_url}/Users/{m.pk}",
+            }
         )
         for m in group.members.all()
     ]
@@ -199,9 +210,7 @@ _LOOKUPS = {
 
 
 def _column(attr_path: AttrPath, columns: dict[str, tuple[str, bool]]) -> tuple[str, bool]:
-    if attr_path.uri and attr_path.uri.lower() not in (
-        str(User.__schema__).lower(), str(Group.__schema__).lower()
-    ):
+    if attr_path.uri and attr_path.uri.lower() not in (str(User.__schema__).lower(), str(Group.__schema__).lower()):
         raise UnsupportedFilter(f"filtering on {attr_path} is not supported")
     key = attr_path.attr.lower() + (f".{attr_path.sub_attr.lower()}" if attr_path.sub_attr else "")
     if key not in columns:
@@ -220,8 +229,10 @@ def _to_q(node: Any, columns: dict[str, tuple[str, bool]]) -> Q:
         return ~_to_q(node.expr, columns)
     if isinstance(node, Present):
         column, _ = _column(node.attr_path, columns)
-        return Q(**{f"{column}__isnull": False}) & ~Q(**{column: ""}) if "pk" not in column else Q(
-            **{f"{column}__isnull": False}
+        return (
+            Q(**{f"{column}__isnull": False}) & ~Q(**{column: ""})
+            if "pk" not in column
+            else Q(**{f"{column}__isnull": False})
         )
     if isinstance(node, Comparison):
         column, case_exact = _column(node.attr_path, columns)
@@ -249,4 +260,3 @@ def filtered(qs: QuerySet[Any], expression: str, *, resource: str) -> QuerySet[A
     parsed = ScimFilter[model](expression)  # type: ignore[valid-type]
     columns = USER_COLUMNS if resource == "User" else GROUP_COLUMNS
     return qs.filter(_to_q(parsed.ast, columns)).distinct()
-

@@ -29,7 +29,7 @@ from portal.identity.config import provider_config
 from portal.identity.services import LINK_SCIM, IdentityConflictError, link_identity
 from portal.models import Identity, PersonalToken, ScimConnection, ScimGroup, ScimUser, User
 
-TOKEN_KIND = "scim"
+TOKEN_KIND = "scim"  # noqa: S105 - the token prefix, not a secret
 
 
 class ScimTokenError(Exception):
@@ -122,7 +122,9 @@ def end_sessions(user: Any) -> int:
     store_class: Any = import_module(settings.SESSION_ENGINE).SessionStore
     get_model = getattr(store_class, "get_model_class", None)
     if get_model is None:
-        raise RuntimeError(f"Ending a leaver's sessions needs a database-backed SESSION_ENGINE, not {settings.SESSION_ENGINE}")
+        raise RuntimeError(
+            f"Ending a leaver's sessions needs a database-backed SESSION_ENGINE, not {settings.SESSION_ENGINE}"
+        )
     model: type[AbstractBaseSession] = get_model()
     wanted = str(user.pk)
     keys = [
@@ -145,8 +147,8 @@ def revoke_tokens_of(user: Any, *, system_actor: str) -> int:
             action=Action.API_TOKEN_REVOKED,
             target=token,
             system_actor=system_actor,
-            details={"name": token.name, "owner": user.get_username(), "reason": "the identity provider deactivated the user"},
-        )  # fmt: skip
+            details={"name": token.name, "owner": user.get_username(), "reason": "deactivated by the IdP"},
+        )
     return len(tokens)
 
 
@@ -318,7 +320,9 @@ def provision_user(
         scim_user = None
         user = None
         if external_id:
-            scim_user = ScimUser.objects.select_for_update().filter(connection=connection, external_id=external_id).first()
+            scim_user = (
+                ScimUser.objects.select_for_update().filter(connection=connection, external_id=external_id).first()
+            )
             user = scim_user.user if scim_user is not None else user_for_external_id(connection, external_id)
         created_user = user is None
         if user is None:
@@ -439,9 +443,7 @@ def save_group(
                      "added": sorted(str(m) for m in after_members - before_members),
                      "removed": sorted(str(m) for m in before_members - after_members)},
         )  # fmt: skip
-        apply_roles(
-            ScimUser.objects.select_related("user", "connection").filter(pk__in=touched), connection=connection
-        )
+        apply_roles(ScimUser.objects.select_related("user", "connection").filter(pk__in=touched), connection=connection)
     return group
 
 
@@ -461,4 +463,3 @@ def delete_group(group: ScimGroup) -> None:
             details={"connection": connection.name, "display_name": name, "members": len(members)},
         )
         apply_roles(members, connection=connection)
-

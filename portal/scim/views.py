@@ -23,13 +23,13 @@ from scim2_models import (
     Group,
     InvalidValueException,
     ListResponse,
-    ResponseParameters,
     MutabilityException,
     NotFoundException,
     PatchOp,
     ResourceType,
-    SCIMException,
+    ResponseParameters,
     Schema,
+    SCIMException,
     UniquenessException,
 )
 
@@ -102,6 +102,20 @@ def _body(request: HttpRequest) -> Any:
     return json.loads(request.body or b"{}")
 
 
+def _patch_body(request: HttpRequest) -> Any:
+    """The PATCH body, with Entra's ``"$ref": null`` left out of the entries a ``remove`` lists
+    (a null there means "not given", and as a selector it would match no stored member)."""
+    body = _body(request)
+    for operation in body.get("Operations") or [] if isinstance(body, dict) else []:
+        value = operation.get("value") if isinstance(operation, dict) else None
+        if str(operation.get("op", "")).lower() == "remove" and isinstance(value, list):
+            operation["value"] = [
+                {k: v for k, v in entry.items() if v is not None} if isinstance(entry, dict) else entry
+                for entry in value
+            ]
+    return body
+
+
 def _params(request: HttpRequest) -> dict[str, Any]:
     """Query parameters of a GET, or the body of a POST /.search (RFC 7644 §3.4.3)."""
     if request.method == "POST":
@@ -140,9 +154,7 @@ def _list(request: HttpRequest, qs: Any, render: Callable[[Any], Any], resource:
     selection = _response_parameters(model, params)
     total = qs.count()
     rows = list(qs[start - 1 : start - 1 + count]) if count else []
-    resources = [
-        render(r).model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=selection) for r in rows
-    ]
+    resources = [render(r).model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=selection) for r in rows]
     body = {
         "schemas": [str(ListResponse.__schema__)],
         "totalResults": total,
@@ -291,16 +303,18 @@ def users(request: HttpRequest, connection: ScimConnection) -> HttpResponse:
         return _list(request, _users(connection), lambda u: mapping.user_resource(u, _base_url(request)), "User")
     if request.method != "POST":
         return _error(405, "Method not allowed.")
-    resource = UserResource.model_validate(_body(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY)
+    resource = UserResource.model_validate(
+        _body(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
+    )
     external_id = (resource.external_id or "").strip()
     if external_id and _users(connection).filter(external_id=external_id).exists():
         raise UniquenessException(detail=f"a user with externalId {external_id!r} exists")
-    _check_user_name_free(connection, resource.user_name)
+    _check_user_name_free(connection, resource.user_name or "")
     try:
         scim_user = services.provision_user(
             connection,
             external_id=external_id,
-            user_name=resource.user_name,
+            user_name=resource.user_name or "",
             active=resource.active is not False,
             profile=mapping.user_profile(resource),
             resource=mapping.stored_user(resource),
@@ -350,7 +364,7 @@ def user(request: HttpRequest, connection: ScimConnection, pk: str) -> HttpRespo
         resource.replace(current)
     elif request.method == "PATCH":
         patch = PatchOp[UserResource].model_validate(  # type: ignore[valid-type]
-            _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
+            _patch_body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
         )
         patch.patch(current, scim_policy=POLICY)
         resource = current
@@ -443,10 +457,14 @@ def group(request: HttpRequest, connection: ScimConnection, pk: str) -> HttpResp
         return HttpResponse(status=204)
     current = mapping.group_resource(found, _base_url(request))
     if request.method == "PUT":
-        resource = Group.model_validate(_body(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY)
+        resource = Group.model_validate(
+            _body(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
+        )
         resource.replace(current)
     elif request.method == "PATCH":
-        patch = PatchOp[Group].model_validate(_body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY)
+        patch = PatchOp[Group].model_validate(
+            _patch_body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
+        )
         patch.patch(current, scim_policy=POLICY)
         resource = current
     else:

@@ -1,8 +1,8 @@
 """Create, rotate and revoke the bearer token of an IdP's SCIM connection.
 
-    manage.py scim_token create entra --provider entra   # prints the token once
-    manage.py scim_token create entra                    # rotates it: the old one stops working
-    manage.py scim_token revoke entra
+manage.py scim_token create entra --provider entra   # prints the token once
+manage.py scim_token create entra                    # rotates it: the old one stops working
+manage.py scim_token revoke entra
 """
 
 from __future__ import annotations
