@@ -24,6 +24,7 @@ PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+SCIENTISTS_NAME = "enclave-data-scientists"
 OID = "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"
 
 
@@ -79,7 +80,8 @@ def entra_members(scim: Any, group_id: str, op: str, user_id: str) -> None:
 def test_entra_sequence_provisions_moves_deactivates_reactivates_and_deletes(scim: Any) -> None:
     # The provisioning service first asks whether the user exists.
     found = scim.call("GET", 'Users?filter=userName eq "dana.scientist@bank.example"', expect=200).json()
-    assert found["totalResults"] == 0 and found["Resources"] == []
+    assert found["totalResults"] == 0
+    assert found["Resources"] == []
 
     created = entra_create_user(scim)
     user = _user("dana.scientist@bank.example")
@@ -112,7 +114,7 @@ def test_entra_sequence_provisions_moves_deactivates_reactivates_and_deletes(sci
                 {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "dana.s@bank.example"},
                 {"op": "Replace", "path": "name.familyName", "value": "Smith"},
             ],
-        },  # fmt: skip
+        },
         expect=200,
     )
     user.refresh_from_db()
@@ -126,13 +128,15 @@ def test_entra_sequence_provisions_moves_deactivates_reactivates_and_deletes(sci
     enable = {"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "active", "value": "True"}]}
     assert scim.call("PATCH", f"Users/{created['id']}", enable, expect=200).json()["active"] is True
     user.refresh_from_db()
-    assert user.is_active and _roles(user) == {"approver"}
+    assert user.is_active
+    assert _roles(user) == {"approver"}
 
     scim.call("DELETE", f"Users/{created['id']}", expect=204)
     user.refresh_from_db()
     assert not user.is_active
     assert scim.call("GET", f"Users/{created['id']}").status_code == 404
-    assert _roles(user) == set() and {r.value for r in Role if user.groups.filter(name=r.value).exists()} == set()
+    assert _roles(user) == set()
+    assert {r.value for r in Role if user.groups.filter(name=r.value).exists()} == set()
     actors = set(
         AuditEvent.objects.filter(target_type="portal.user", target_id=str(user.pk)).values_list(
             "actor_label", flat=True
@@ -158,7 +162,7 @@ def test_okta_sequence_provisions_moves_deactivates_and_reactivates(okta: Any) -
             "groups": [],
             "password": "1mz050nq",
             "active": True,
-        },  # fmt: skip
+        },
         expect=201,
     ).json()
     assert "password" not in created
@@ -173,7 +177,8 @@ def test_okta_sequence_provisions_moves_deactivates_and_reactivates(okta: Any) -
     ).json()
     okta.call(
         "PATCH", f"Groups/{group['id']}",
-        {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"id": group["id"], "displayName": "enclave-data-scientists"}}]},
+        {"schemas": [PATCH],
+         "Operations": [{"op": "replace", "value": {"id": group["id"], "displayName": SCIENTISTS_NAME}}]},
         expect=200,
     )  # fmt: skip
     okta.call(
@@ -226,7 +231,8 @@ def test_a_user_name_taken_in_the_connection_is_a_scim_uniqueness_error(scim: An
     assert response.status_code == 409
     body = response.json()
     assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
-    assert body["scimType"] == "uniqueness" and body["status"] == "409"
+    assert body["scimType"] == "uniqueness"
+    assert body["status"] == "409"
 
 
 def test_external_id_is_immutable_once_set(scim: Any) -> None:
@@ -241,6 +247,8 @@ def test_external_id_is_immutable_once_set(scim: Any) -> None:
 
 def test_an_unsupported_filter_is_an_invalid_filter_error(scim: Any) -> None:
     response = scim.call("GET", 'Users?filter=title eq "x"')
-    assert response.status_code == 400 and response.json()["scimType"] == "invalidFilter"
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidFilter"
     broken = scim.call("GET", 'Users?filter=userName eq "unterminated')
-    assert broken.status_code == 400 and broken.json()["scimType"] == "invalidFilter"
+    assert broken.status_code == 400
+    assert broken.json()["scimType"] == "invalidFilter"
