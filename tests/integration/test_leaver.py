@@ -22,7 +22,8 @@ from audit.models import AuditEvent
 from portal.models import Identity
 from portal.scim.services import create_or_rotate_token
 from portal.tokens import issue_token
-from tests.factories import DatasetFactory, TemplateVersionFactory, UserFactory
+from tests.approvals.conftest import make_dataset, make_user
+from tests.factories import TemplateVersionFactory
 from tests.fixtures.celery_worker import wait_for
 from workspaces import services
 from workspaces.backends import get_backend
@@ -58,16 +59,16 @@ def test_a_deactivated_scientist_loses_workspace_grant_token_and_sessions_within
 ) -> None:
     settings.ENCLAVE_SSO_PROVIDERS = {"entra": {"subject_claim": "oid"}}
     settings.ENCLAVE_MFA_REQUIRED_ROLES = []
-    template = TemplateVersionFactory(
+    template: Any = TemplateVersionFactory(
         template__slug="sm-leaver", template__provider="aws_sagemaker", spec=sagemaker_hardening
     ).template
-    owner = UserFactory(username="lee.leaver", roles=["data_scientist"], cost_centre="CC-7788")
-    approver = UserFactory(username="ann.approver", roles=["approver"])
+    owner = make_user(username="lee.leaver", roles=["data_scientist"], cost_centre="CC-7788")
+    approver = make_user(username="ann.approver", roles=["approver"])
     ws = services.request_workspace(owner, template.slug, "leaver", "ml.t3.medium", None, "confidential")
     wait_for(lambda: state_of(Workspace, ws.pk) == "running", timeout=120, interval=0.5,
              what=f"the workspace to run\n{worker.log()[-3000:]}")  # fmt: skip
     ws.refresh_from_db()
-    dataset = DatasetFactory(slug="cards-2025", location="s3://enclave-demo-data/cards/2025/")
+    dataset = make_dataset(slug="cards-2025", location="s3://enclave-demo-data/cards/2025/")
     req = approvals.request_access(owner, dataset, ws, "Fraud model retraining for Q3.", 2)
     approvals.approve_request(approver, req, "Fine for Q3.")
     wait_for(lambda: state_of(AccessRequest, req.pk) == "active", timeout=60, what="the grant to be active")

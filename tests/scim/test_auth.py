@@ -11,7 +11,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from portal.models import ScimConnection
 from portal.scim.services import create_or_rotate_token
-from tests.factories import UserFactory
+from tests.approvals.conftest import make_user
 from tests.scim.conftest import Scim
 
 
@@ -24,7 +24,7 @@ def test_without_a_bearer_token_scim_answers_401_with_a_scim_error(scim_connecti
 
 def test_a_signed_in_catalog_admin_session_is_not_a_scim_credential(scim_connection: Any) -> None:
     browser = Client()
-    browser.force_login(UserFactory(username="cara", roles=["catalog_admin"]))
+    browser.force_login(make_user(username="cara", roles=["catalog_admin"]))
     assert browser.get("/scim/v2/Users").status_code == 401
 
 
@@ -69,5 +69,5 @@ def test_scim_posts_need_no_csrf_token_while_the_portal_still_does(scim: Any) ->
     body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "g"}
     assert scim.call("POST", "Groups", body).status_code == 201  # the client enforces CSRF checks
     browser = Client(enforce_csrf_checks=True)
-    browser.force_login(UserFactory(username="sam", roles=["data_scientist"]))
+    browser.force_login(make_user(username="sam", roles=["data_scientist"]))
     assert browser.post(reverse("approvals:new_request"), {}).status_code == 403

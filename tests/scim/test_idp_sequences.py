@@ -17,7 +17,7 @@ from typing import Any
 from audit.models import AuditEvent
 from core.roles import Role, roles_of
 from portal.models import Identity, User
-from tests.factories import UserFactory
+from tests.approvals.conftest import make_user
 from tests.scim.conftest import ENTRA_APPROVERS, ENTRA_ISSUER, ENTRA_SCIENTISTS, OKTA_ISSUER
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -209,9 +209,9 @@ def test_okta_sequence_provisions_moves_deactivates_and_reactivates(okta: Any) -
 
 
 def test_a_scim_user_joins_the_account_of_the_same_idp_object_id_never_one_with_the_same_email(scim: Any) -> None:
-    signed_in = UserFactory(username="dana", email="dana.scientist@bank.example")
+    signed_in = make_user(username="dana", email="dana.scientist@bank.example")
     Identity.objects.create(provider="entra", issuer=ENTRA_ISSUER, subject=OID, user=signed_in)
-    same_email = UserFactory(username="imposter", email="other@bank.example")
+    same_email = make_user(username="imposter", email="other@bank.example")
 
     entra_create_user(scim)
     assert User.objects.filter(scim_records__external_id=OID).get() == signed_in

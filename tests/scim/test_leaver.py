@@ -17,9 +17,10 @@ from approvals.models import AccessRequest, Grant
 from audit.models import AuditEvent
 from portal.models import Identity, PersonalToken, User
 from portal.tokens import issue_token
-from tests.factories import DatasetFactory, UserFactory, WorkspaceFactory
+from tests.approvals.conftest import make_dataset, make_user, make_workspace
 from tests.scim.conftest import ENTRA_APPROVERS, ENTRA_ISSUER, ENTRA_SCIENTISTS
 from tests.scim.test_idp_sequences import PATCH, entra_create_group, entra_create_user, entra_members
+from workspaces.models import Workspace
 
 OID = "4b2c0000-0000-4000-8000-00000000beef"
 DEACTIVATE = {"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "active", "value": False}]}
@@ -34,7 +35,7 @@ def provisioned(scim: Any, user: Any, oid: str = OID) -> str:
 
 
 def request(requester: Any, workspace: Any, state: str = "pending", **extra: Any) -> AccessRequest:
-    dataset = DatasetFactory()
+    dataset = make_dataset()
     return AccessRequest.objects.create(
         requester=requester, dataset=dataset, workspace=workspace, policy=dataset.policy, justification="Model work",
         duration_hours=24, approver_group=dataset.policy.approver_group, approvals_required=1, state=state, **extra,
@@ -44,12 +45,12 @@ def request(requester: Any, workspace: Any, state: str = "pending", **extra: Any
 @pytest.fixture
 def leaver(scim: Any, transactional_db: Any) -> Any:
     """A scientist with a running workspace, a pending request, an active grant, a token and a session."""
-    user = UserFactory(username="lee.leaver", roles=["data_scientist"])
-    ws = WorkspaceFactory(owner=user, state="running")
+    user = make_user(username="lee.leaver", roles=["data_scientist"])
+    ws = make_workspace(owner=user, state="running")
     pending = request(user, ws)
     active = request(user, ws, state="active")
     grant = Grant.objects.create(
-        request=active, dataset=active.dataset, workspace=ws, status="applied",
+        request=active, dataset=active.dataset or make_dataset(), workspace=ws, status="applied",
         expires_at=timezone.now() + timedelta(hours=24),
     )  # fmt: skip
     _, secret = issue_token(user, name="laptop", days=30)
@@ -85,7 +86,7 @@ def test_deactivating_a_scientist_ends_sessions_tokens_requests_grants_and_stops
     assert AccessRequest.objects.get(pk=leaver["pending"].pk).state == "withdrawn"
     assert AccessRequest.objects.get(pk=leaver["active"].pk).state == "revoked"
     assert Grant.objects.get(pk=leaver["grant"].pk).status == "removing"  # the removal task takes it off the role
-    assert leaver["ws"].__class__.objects.get(pk=leaver["ws"].pk).state == "stopping"
+    assert Workspace.objects.get(pk=leaver["ws"].pk).state == "stopping"
     by_scim = set(AuditEvent.objects.filter(actor_label="scim:entra").values_list("action", flat=True))
     assert {
         "user.deactivated", "user.sessions_ended", "api_token.revoked", "access_request.withdrawn",
@@ -96,7 +97,7 @@ def test_deactivating_a_scientist_ends_sessions_tokens_requests_grants_and_stops
 def test_the_delete_setting_deletes_a_leavers_workspaces(scim: Any, leaver: Any, settings: Any) -> None:
     settings.ENCLAVE_LEAVER_WORKSPACE_ACTION = "delete"
     scim.call("DELETE", f"Users/{leaver['scim_id']}", expect=204)
-    assert leaver["ws"].__class__.objects.get(pk=leaver["ws"].pk).state == "deleting"
+    assert Workspace.objects.get(pk=leaver["ws"].pk).state == "deleting"
     assert not User.objects.get(pk=leaver["user"].pk).is_active
 
 
@@ -107,14 +108,14 @@ def test_reactivation_restores_sign_in_but_no_token_grant_or_workspace(scim: Any
     assert user.is_active
     assert PersonalToken.objects.get(user=user).revoked_at is not None
     assert AccessRequest.objects.get(pk=leaver["active"].pk).state == "revoked"
-    assert leaver["ws"].__class__.objects.get(pk=leaver["ws"].pk).state == "stopping"
+    assert Workspace.objects.get(pk=leaver["ws"].pk).state == "stopping"
     assert AuditEvent.objects.filter(action="user.reactivated", actor_label="scim:entra").count() == 1
 
 
 def test_a_leaving_approver_is_replaced_by_the_rest_of_the_group(scim: Any, transactional_db: Any) -> None:
-    leaving = UserFactory(username="ann.approver", roles=["approver"])
-    UserFactory(username="bob.approver", roles=["approver"])
-    req = request(UserFactory(username="sci", roles=["data_scientist"]), WorkspaceFactory(state="running"))
+    leaving = make_user(username="ann.approver", roles=["approver"])
+    make_user(username="bob.approver", roles=["approver"])
+    req = request(make_user(username="sci", roles=["data_scientist"]), make_workspace(state="running"))
     scim_id = provisioned(scim, leaving)
     scim.call("PATCH", f"Users/{scim_id}", DEACTIVATE, expect=200)
     event = AuditEvent.objects.get(action="access_request.rerouted", target_id=str(req.pk))
@@ -126,8 +127,8 @@ def test_the_last_approver_leaving_escalates_to_the_fallback_group(
     scim: Any, transactional_db: Any, settings: Any
 ) -> None:
     Group.objects.get_or_create(name=settings.ENCLAVE_APPROVAL_FALLBACK_GROUP)
-    leaving = UserFactory(username="ann.approver", roles=["approver"])
-    req = request(UserFactory(username="sci", roles=["data_scientist"]), WorkspaceFactory(state="running"))
+    leaving = make_user(username="ann.approver", roles=["approver"])
+    req = request(make_user(username="sci", roles=["data_scientist"]), make_workspace(state="running"))
     scim_id = provisioned(scim, leaving)
     scim.call("PATCH", f"Users/{scim_id}", DEACTIVATE, expect=200)
     event = AuditEvent.objects.get(action="access_request.rerouted", target_id=str(req.pk))
@@ -138,10 +139,10 @@ def test_the_last_approver_leaving_escalates_to_the_fallback_group(
 def test_losing_the_approver_group_reroutes_and_losing_the_scientist_group_stops_workspaces(
     scim: Any, transactional_db: Any
 ) -> None:
-    mover = UserFactory(username="mo.mover")
-    UserFactory(username="bob.approver", roles=["approver"])
-    ws = WorkspaceFactory(owner=mover, state="running")
-    req = request(UserFactory(username="sci", roles=["data_scientist"]), WorkspaceFactory(state="running"))
+    mover = make_user(username="mo.mover")
+    make_user(username="bob.approver", roles=["approver"])
+    ws = make_workspace(owner=mover, state="running")
+    req = request(make_user(username="sci", roles=["data_scientist"]), make_workspace(state="running"))
     scim_id = provisioned(scim, mover)
     scientists = entra_create_group(scim, ENTRA_SCIENTISTS, "Scientists")["id"]
     approvers = entra_create_group(scim, ENTRA_APPROVERS, "Approvers")["id"]
@@ -150,10 +151,10 @@ def test_losing_the_approver_group_reroutes_and_losing_the_scientist_group_stops
 
     entra_members(scim, approvers, "Remove", scim_id)
     assert AuditEvent.objects.filter(action="access_request.rerouted", target_id=str(req.pk)).exists()
-    assert ws.__class__.objects.get(pk=ws.pk).state == "running"
+    assert Workspace.objects.get(pk=ws.pk).state == "running"
 
     entra_members(scim, scientists, "Remove", scim_id)
-    assert ws.__class__.objects.get(pk=ws.pk).state == "stopping"
+    assert Workspace.objects.get(pk=ws.pk).state == "stopping"
     changes = AuditEvent.objects.filter(action="user.roles_changed", target_id=str(mover.pk), actor_label="scim:entra")
     assert [e.details["after"] for e in changes.order_by("seq")] == [
         ["data_scientist"], ["approver", "data_scientist"], ["data_scientist"], [],
