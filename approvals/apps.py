@@ -16,3 +16,7 @@ class ApprovalsConfig(AppConfig):
         history.connect()
         sweeper.register("grants", resend_overdue)
         health.register("overdue grants", overdue_grants_check)
+
+        from approvals import lifecycle
+
+        lifecycle.connect()  # leavers' requests, grants and the approvals waiting on them (portal.lifecycle)

@@ -38,6 +38,19 @@ class Action(enum.StrEnum):
     USER_ROLES_CHANGED = "user.roles_changed"
     API_TOKEN_CREATED = "api_token.created"
     API_TOKEN_REVOKED = "api_token.revoked"
+    # Identity lifecycle from the IdP (SCIM): leavers, movers, re-joiners
+    USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    USER_SESSIONS_ENDED = "user.sessions_ended"
+    SCIM_USER_PROVISIONED = "scim_user.provisioned"
+    SCIM_USER_UPDATED = "scim_user.updated"
+    SCIM_USER_DELETED = "scim_user.deleted"
+    SCIM_GROUP_CREATED = "scim_group.created"
+    SCIM_GROUP_UPDATED = "scim_group.updated"
+    SCIM_GROUP_DELETED = "scim_group.deleted"
+    SCIM_TOKEN_CREATED = "scim_token.created"
+    SCIM_TOKEN_REVOKED = "scim_token.revoked"
+    SCIM_AUTH_FAILED = "scim.auth_failed"
     # Generic authorisation outcome (any view, endpoint or task)
     ACCESS_DENIED = "access.denied"
     # Catalog
@@ -83,6 +96,7 @@ class Action(enum.StrEnum):
     ACCESS_REQUEST_TIMED_OUT = "access_request.timed_out"
     ACCESS_REQUEST_REMINDED = "access_request.reminded"
     ACCESS_REQUEST_ESCALATED = "access_request.escalated"
+    ACCESS_REQUEST_REROUTED = "access_request.rerouted"  # an approver it waited on left or lost the role
     ACCESS_REQUEST_REFUSED = "access_request.request_refused"
     ACCESS_REQUEST_DECISION_REFUSED = "access_request.decision_refused"
     GRANT_APPLIED = "grant.applied"

@@ -3,6 +3,8 @@ and personal API tokens (stored hashed, shown once)."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -108,3 +110,87 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class ScimConnection(models.Model):
+    """One identity provider's SCIM provisioning client (Entra ID, Okta), with its own bearer
+    token. Only a SHA-256 digest of the token is stored; the secret is printed once by
+    ``manage.py scim_token create``. Users it provisions are linked, by their IdP object id
+    (SCIM ``externalId``), to identities of the SSO ``provider`` with ``issuer``."""
+
+    name = models.SlugField(max_length=60, unique=True)
+    provider = models.CharField(max_length=100, help_text="The SSO provider id whose identities SCIM users are.")
+    issuer = models.CharField(
+        max_length=500, blank=True, help_text="That provider's issuer, exactly as its ID tokens say."
+    )
+    token_prefix = models.CharField(max_length=16, unique=True, null=True, blank=True)
+    token_digest = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def actor_label(self) -> str:
+        """How the audit trail names this connection when it acts."""
+        return f"scim:{self.name}"
+
+
+class ScimUser(models.Model):
+    """A user as one SCIM connection provisioned it: the SCIM ``id``, the IdP's ``externalId``
+    (its object id, the subject of the linked identity), and the last representation it sent.
+    A SCIM DELETE deactivates the user and hides the resource (``deleted_at``); the person
+    and their history stay, because the audit trail and past decisions point at them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    connection = models.ForeignKey(ScimConnection, on_delete=models.PROTECT, related_name="users")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="scim_records")
+    external_id = models.CharField(max_length=255, blank=True, help_text="Empty: no identity linked, no SSO sign-in.")
+    user_name = models.CharField(max_length=255)
+    active = models.BooleanField(default=True)
+    resource = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="scim_user_external_id_unique",
+            ),
+            models.UniqueConstraint(fields=["connection", "user"], name="scim_user_one_per_connection"),
+        ]
+        indexes = [models.Index(fields=["connection", "user_name"], name="scim_user_user_name")]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id}:{self.user_name}"
+
+
+class ScimGroup(models.Model):
+    """A group one SCIM connection pushes, with its members. Its ``external_id`` or
+    ``display_name`` maps to a role through the provider's role mapping."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    connection = models.ForeignKey(ScimConnection, on_delete=models.PROTECT, related_name="groups")
+    display_name = models.CharField(max_length=255)
+    external_id = models.CharField(max_length=255, blank=True)
+    members = models.ManyToManyField(ScimUser, related_name="groups", blank=True)
+    resource = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["connection", "display_name"], name="scim_group_display_name")]
+
+    def __str__(self) -> str:
+        return self.display_name

@@ -448,6 +448,8 @@ ENCLAVE_MISSING_CONFIRM_SECONDS = env.int("ENCLAVE_MISSING_CONFIRM_SECONDS", def
 # --- Data-access approvals: reminders, escalation, time-outs, expiry warnings -------------
 ENCLAVE_APPROVAL_REMIND_AFTER_HOURS = env.int("ENCLAVE_APPROVAL_REMIND_AFTER_HOURS", default=24)
 ENCLAVE_APPROVAL_ESCALATE_AFTER_HOURS = env.int("ENCLAVE_APPROVAL_ESCALATE_AFTER_HOURS", default=48)
+# What a leaver's (SCIM active=false or DELETE) workspaces become: stopped (disk kept) or deleted.
+ENCLAVE_LEAVER_WORKSPACE_ACTION = env.str("ENCLAVE_LEAVER_WORKSPACE_ACTION", default="stop")
 ENCLAVE_APPROVAL_FALLBACK_GROUP = env.str("ENCLAVE_APPROVAL_FALLBACK_GROUP", default="approval_fallback")
 ENCLAVE_APPROVAL_TIMEOUT_HOURS = env.int("ENCLAVE_APPROVAL_TIMEOUT_HOURS", default=120)
 ENCLAVE_GRANT_EXPIRY_WARNING_HOURS = env.int("ENCLAVE_GRANT_EXPIRY_WARNING_HOURS", default=4)

@@ -25,6 +25,7 @@ urlpatterns = [
     path("access/", include("approvals.urls")),
     path("audit/", include("audit.urls")),
     path("api/v1/", include("portal.api_urls")),
+    path("scim/v2/", include("portal.scim.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),
 ]

@@ -16,3 +16,7 @@ class WorkspacesConfig(AppConfig):
         health.register("overdue workspaces", overdue_work)
         health.register("cloud credentials", cloud_credentials)
         usage.register_counter(quota_counts)
+
+        from workspaces import lifecycle
+
+        lifecycle.connect()  # leavers' and movers' workspaces (portal.lifecycle)

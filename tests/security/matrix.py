@@ -256,6 +256,22 @@ _ENTRIES: dict[str, Expect] = {
         extra={"data": _VERDICT},
     ),
     "grant-detail": Expect(401, 404, 200, 200, 200, kwargs=lambda w: {"pk": w.grant.pk}),
+    # SCIM (IdP provisioning): a connection's bearer token only; a browser session of any role is 401.
+    "scim:service_provider_config": everyone(401, anonymous=401),
+    "scim:resource_types": everyone(401, anonymous=401),
+    "scim:resource_type": everyone(401, anonymous=401, kwargs=lambda w: {"name": "User"}),
+    "scim:schemas": everyone(401, anonymous=401),
+    "scim:schema": everyone(
+        401, anonymous=401, kwargs=lambda w: {"schema_id": "urn:ietf:params:scim:schemas:core:2.0:User"}
+    ),
+    "scim:search": everyone(401, anonymous=401, method="POST"),
+    "scim:users_search": everyone(401, anonymous=401, method="POST"),
+    "scim:groups_search": everyone(401, anonymous=401, method="POST"),
+    "scim:users": everyone(401, anonymous=401),
+    "scim:user": everyone(401, anonymous=401, kwargs=lambda w: {"pk": "00000000-0000-4000-8000-000000000000"}),
+    "scim:groups": everyone(401, anonymous=401),
+    "scim:group": everyone(401, anonymous=401, kwargs=lambda w: {"pk": "00000000-0000-4000-8000-000000000000"}),
+    "scim:not_found": everyone(401, anonymous=401, kwargs=lambda w: {"rest": "Bulk"}),
     # The audit API is for auditors only; catalog admins read the trail in the pages.
     "api-audit-events": only(anonymous=401, roles=("auditor",)),
     "api-audit-event": only(anonymous=401, roles=("auditor",), kwargs=lambda w: {"seq": w.event.seq}),
