@@ -124,7 +124,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """No request context here (it may be what failed): a plain render of the styled page."""
-    detail = "Something went wrong on our side. It has been logged; please try again."
+    detail = "The error has been logged. Please try again in a moment."
     if wants_json(request):
         return JsonResponse(error_body("server_error", detail), status=500)
     try:
