@@ -54,11 +54,16 @@ def _page(request: HttpRequest, template: str, status: int, context: dict[str, A
         return HttpResponse(f"<!doctype html><title>Error {status}</title><h1>Error {status}</h1>", status=status)
 
 
-def respond(request: HttpRequest, *, status: int, code: str, detail: str) -> HttpResponse:
-    """The answer to a refused or failed request: JSON under /api/, the styled page elsewhere."""
+def respond(request: HttpRequest, *, status: int, code: str, detail: str, page_detail: str = "") -> HttpResponse:
+    """The answer to a refused or failed request: JSON under /api/, the styled page elsewhere
+    (``page_detail``, when given, is the sentence a person reads instead of ``detail``)."""
     if wants_json(request):
         return JsonResponse(error_body(code, detail), status=status)
-    return _page(request, f"{status}.html", status, {"detail": detail, "reason": detail})
+    shown = page_detail or detail
+    return _page(request, f"{status}.html", status, {"detail": shown, "reason": shown})
+
+
+NOT_FOUND_PAGE = "It may have been removed, the address may be wrong, or it is not yours to see."
 
 
 def malformed_path_value(value: Any) -> str | None:
@@ -94,7 +99,7 @@ class MalformedInputMiddleware:
     def process_view(self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any) -> Any:
         for value in [*view_args, *view_kwargs.values()]:
             if malformed_path_value(value):
-                return respond(request, status=404, code="not_found", detail="Not found.")
+                return respond(request, status=404, code="not_found", detail="Not found.", page_detail=NOT_FOUND_PAGE)
         return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
@@ -114,12 +119,12 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return respond(request, status=404, code="not_found", detail="Not found.")
+    return respond(request, status=404, code="not_found", detail="Not found.", page_detail=NOT_FOUND_PAGE)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """No request context here (it may be what failed): a plain render of the styled page."""
-    detail = "Something went wrong on our side. It has been logged; please try again."
+    detail = "The error has been logged. Please try again in a moment."
     if wants_json(request):
         return JsonResponse(error_body("server_error", detail), status=500)
     try:

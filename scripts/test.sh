@@ -42,5 +42,5 @@ if [[ "${DATABASE_URL:-}" == postgres* ]]; then
 fi
 
 echo "==> the database-agnostic core again on SQLite, the embedded default (PostgreSQL-only tests ran above)"
-DATABASE_URL="sqlite:///:memory:" REDIS_URL="" ENCLAVE_REQUIRE_SERVICES=0 .venv/bin/python -m pytest -m "not integration and not browser and not sso" \
+DATABASE_URL="sqlite:///:memory:" REDIS_URL="" ENCLAVE_REQUIRE_SERVICES=0 .venv/bin/python -m pytest -m "not integration and not browser and not sso and not fuzz" \
   tests/audit tests/security -q "$@"

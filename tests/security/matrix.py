@@ -98,7 +98,7 @@ def build_world() -> SimpleNamespace:
         duration_hours=24, approver_group=dataset.policy.approver_group, approvals_required=1, state="active",
     )  # fmt: skip
     grant = Grant.objects.create(
-        request=active_request, dataset=dataset, workspace=workspace, status="active",
+        request=active_request, dataset=dataset, workspace=workspace, status="applied",
         expires_at=timezone.now() + timedelta(hours=24),
     )  # fmt: skip
     event = record(action=Action.AUTH_LOGIN, actor=owner, target=owner)

@@ -15,7 +15,7 @@ from portal.tokens import issue_token
 pytestmark = pytest.mark.django_db
 
 
-def _bearer(user: Any) -> dict[str, str]:
+def _bearer(user: Any) -> dict[str, Any]:
     _, secret = issue_token(user, name="cli", days=1)
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 

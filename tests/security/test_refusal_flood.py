@@ -86,9 +86,10 @@ def _assert_bounded(count: int, minutes: int) -> None:
     print(f"\n{count} forged tokens over {minutes} clock minute(s): {rejected} auth.token_rejected + "
           f"{summaries} auth.refusals_suppressed audit events")  # fmt: skip
     assert 1 <= rejected <= settings.ENCLAVE_REFUSAL_AUDIT_PER_MINUTE * minutes
-    assert 1 <= summaries <= minutes
+    assert 1 <= summaries <= 2 * minutes  # at most one for the per-source bound, one for the global bound
 
 
+@pytest.mark.timeout(900)  # ~1 ms a refusal on an idle machine; shared CI machines are far slower
 def test_ten_thousand_forged_tokens_leave_a_bounded_number_of_audit_events():
     """Through the API's authentication class, the path every API request takes (the full HTTP
     stack is exercised by the next test; 10,000 requests through it exceed this suite's time budget)."""

@@ -30,13 +30,13 @@ PASSWORD = "correct-horse-battery-staple"
 
 @pytest.fixture
 def pending(scientist: Any) -> Any:
-    workspace = WorkspaceFactory(
+    workspace: Any = WorkspaceFactory(
         owner=scientist,
         state="running",
         data_classification="restricted",
         cloud_ref={"provider": "aws_sagemaker", "resource_name": "enclave-ws1", "resource_id": "arn:x", "extra": {}},
     )
-    dataset = DatasetFactory(slug="cards", name="Card transactions", classification="confidential")
+    dataset: Any = DatasetFactory(slug="cards", name="Card transactions", classification="confidential")
     return services.request_access(scientist, dataset, workspace, "Fraud model retraining for Q3.", 8)
 
 
@@ -94,6 +94,7 @@ def test_after_enrolling_mfa_a_token_issued_from_the_mfa_session_can_decide(appr
     assert response.status_code == 200, response.content
     assert response.json()["state"] == "approved"
     created = AuditEvent.objects.filter(action="api_token.created", actor=approver).order_by("-seq").first()
+    assert created is not None
     assert created.details["mfa_at_issue"] == "totp"
 
 
