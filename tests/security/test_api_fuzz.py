@@ -100,7 +100,7 @@ def _call_as(role: str, case: Any, tokens: dict[str, str], app: Any) -> None:
     key = f"{case.operation.label}:{role}"
     CASES[key] = CASES.get(key, 0) + 1
     response = case.call(app=app, headers={"Authorization": f"Bearer {tokens[role]}"})
-    checks = [not_a_server_error]
+    checks: list[Any] = [not_a_server_error]
     if case.operation.label not in KNOWN_SCHEMA_MISMATCH:
         checks.append(response_schema_conformance)
     case.validate_response(response, checks=checks)
