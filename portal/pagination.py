@@ -42,21 +42,25 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 CURSOR_PARAM = "cursor"
 LIMIT_PARAM = "limit"
+OFFSET_PARAM = "offset"
 _MAX_CURSOR_CHARS = 1_000
 
 
 def parse_limit(raw: Any, *, default: int = DEFAULT_LIMIT, max_limit: int = MAX_LIMIT) -> int:
-    """The page size asked for: ``default`` when absent, at most ``max_limit``; anything that is not a
-    positive integer raises ``ValidationError``."""
+    """The page size asked for: ``default`` when absent, capped at ``max_limit`` however large the
+    number (a long run of digits is never converted); anything that is not a positive whole number
+    raises ``ValidationError``."""
     if raw is None or raw == "":
         return default
     text = str(raw).strip()
-    if not text.isdigit() or len(text) > 9:
+    if not text.isdigit() or not text.isascii():
         raise ValidationError({LIMIT_PARAM: [f"Must be a whole number from 1 to {max_limit}."]})
-    value = int(text)
-    if value < 1:
+    digits = text.lstrip("0")
+    if not digits:
         raise ValidationError({LIMIT_PARAM: [f"Must be a whole number from 1 to {max_limit}."]})
-    return min(value, max_limit)
+    if len(digits) > len(str(max_limit)):
+        return max_limit
+    return min(int(digits), max_limit)
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,8 @@ def page_errors(request: Any) -> Iterator[None]:
 def request_params(request: Any, *, default: int = DEFAULT_LIMIT, max_limit: int = MAX_LIMIT) -> tuple[str | None, int]:
     """(cursor, limit) from ``?cursor=&limit=`` (call inside ``page_errors``)."""
     params = request.query_params if isinstance(request, Request) else request.GET
+    if OFFSET_PARAM in params:  # a client written for offset paging must not silently get page one
+        raise ValidationError({OFFSET_PARAM: ["Lists page by cursor: follow the 'next' link instead of an offset."]})
     return params.get(CURSOR_PARAM) or None, parse_limit(params.get(LIMIT_PARAM), default=default, max_limit=max_limit)
 
 

@@ -63,7 +63,12 @@ def test_page_size_is_50_by_default_and_200_at_most():
     assert parse_limit("5000") == 200
 
 
-@pytest.mark.parametrize("bad", ["0", "-1", "abc", "1.5", "9" * 30])
+@pytest.mark.parametrize("huge", ["9" * 30, "9" * 5000, "0" * 10 + "300"])
+def test_a_limit_of_any_length_is_capped_without_converting_it(huge):
+    assert parse_limit(huge) == 200
+
+
+@pytest.mark.parametrize("bad", ["0", "000", "-1", "abc", "1.5", "\u0661\u0662"])
 def test_a_malformed_limit_is_a_validation_error(bad):
     with pytest.raises(ValidationError):
         parse_limit(bad)
