@@ -141,7 +141,7 @@ class AccessReportView(APIView):
 
 class CampaignSerializer(serializers.ModelSerializer[ReviewCampaign]):
     datasets: Any = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    fallback_group = serializers.CharField(source="fallback_group.name", read_only=True, default=None)
+    fallback_group = serializers.CharField(source="fallback_group.name", read_only=True, default=None, allow_null=True)
     created_by = serializers.CharField(source="created_by.username", read_only=True)
 
     class Meta:
