@@ -53,7 +53,9 @@ class Workspace(models.Model):
     data_classification = models.CharField(max_length=20, choices=Classification.choices)
     cost_centre = models.CharField(max_length=64)
     resource_name = models.CharField(max_length=63, unique=True)
-    state = FSMField(default=S.REQUESTED, choices=WorkspaceState.choices, protected=False, db_index=True)
+    # Indexed by workspace_state_created (state, created_at, id); a second index on state alone
+    # would only give the planner a worse choice (state filter + sort) for the fleet's pages.
+    state = FSMField(default=S.REQUESTED, choices=WorkspaceState.choices, protected=False)
     cloud_ref = models.JSONField(default=dict, blank=True)
     cloud_status = models.CharField(max_length=40, blank=True, help_text="The provider's own status word.")
     applied_hardening = models.JSONField(default=dict, blank=True, help_text="Read back from the cloud.")
