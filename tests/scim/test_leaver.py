@@ -43,8 +43,15 @@ def request(requester: Any, workspace: Any, state: str = "pending", **extra: Any
 
 
 @pytest.fixture
-def leaver(scim: Any, transactional_db: Any) -> Any:
-    """A scientist with a running workspace, a pending request, an active grant, a token and a session."""
+def leaver(scim: Any, transactional_db: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A scientist with a running workspace, a pending request, an active grant, a token and a session.
+
+    Tasks are recorded, not published: once an integration test has started the session's worker,
+    it would run the stop against the AWS stand-in (tests/integration/test_leaver.py covers that)."""
+    published: list[str] = []
+    monkeypatch.setattr(
+        "workspaces.dispatch.publish", lambda name, args, countdown=None: published.append(name) or True
+    )
     user = make_user(username="lee.leaver", roles=["data_scientist"])
     ws = make_workspace(owner=user, state="running")
     pending = request(user, ws)
