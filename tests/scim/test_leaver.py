@@ -49,9 +49,12 @@ def leaver(scim: Any, transactional_db: Any, monkeypatch: pytest.MonkeyPatch) ->
     Tasks are recorded, not published: once an integration test has started the session's worker,
     it would run the stop against the AWS stand-in (tests/integration/test_leaver.py covers that)."""
     published: list[str] = []
-    monkeypatch.setattr(
-        "workspaces.dispatch.publish", lambda name, args, countdown=None: published.append(name) or True
-    )
+
+    def record(name: str, args: Any, countdown: float | None = None) -> bool:
+        published.append(name)
+        return True
+
+    monkeypatch.setattr("workspaces.dispatch.publish", record)
     user = make_user(username="lee.leaver", roles=["data_scientist"])
     ws = make_workspace(owner=user, state="running")
     pending = request(user, ws)
