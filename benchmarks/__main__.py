@@ -25,7 +25,7 @@ from benchmarks._report import Row, format_table, load
 from benchmarks._scratch import TEMPLATE_ENV, migrated_template, postgres_url_or_exit, recreate_database
 
 # The order of the table. Add a module here (or just drop it in the package) to have it run.
-BENCHMARKS = ["pages", "audit_chain", "onboarding", "provisioning_overhead"]
+BENCHMARKS = ["pages", "audit_chain", "audit_verify", "onboarding", "access_report", "provisioning_overhead"]
 
 
 def available() -> list[str]:
